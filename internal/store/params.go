@@ -1,0 +1,4 @@
+package store
+
+// schemaParams holds SSM parameters and their versions.
+const schemaParams = `SELECT 1;`
