@@ -13,6 +13,7 @@ var migrations = []string{
 	schemaObjects,
 	schemaParams,
 	schemaSecrets,
+	schemaKeys,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -15,7 +15,8 @@ import (
 	"net/url"
 	"runtime"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrNotFound is returned when a row does not exist.
@@ -76,4 +77,11 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return t.Commit()
+}
+
+// isConstraint reports whether err is a SQLite constraint violation (a
+// UNIQUE or PRIMARY KEY clash).
+func isConstraint(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
 }
