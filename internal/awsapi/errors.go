@@ -14,6 +14,16 @@ type Error struct {
 	Code    string
 	Message string
 	Status  int
+	// Fields are extra elements of an XML error body: S3 puts details such
+	// as <AWSAccessKeyId> or <StringToSign> beside <Code> and <Message>.
+	// JSON and Query error bodies leave them out.
+	Fields []Field
+}
+
+// Field is one extra element of an S3 XML error body.
+type Field struct {
+	Name  string
+	Value string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -27,6 +37,13 @@ func Errorf(code, format string, a ...any) *Error {
 func (e *Error) WithStatus(s int) *Error {
 	c := *e
 	c.Status = s
+	return &c
+}
+
+// WithField returns a copy of e with one more XML error field.
+func (e *Error) WithField(name, value string) *Error {
+	c := *e
+	c.Fields = append(append([]Field(nil), e.Fields...), Field{name, value})
 	return &c
 }
 

@@ -21,7 +21,7 @@ const ContentTypeJSON = "application/x-amz-json-1.1"
 
 type jsonOp struct {
 	name   string
-	handle func(ctx context.Context, body []byte) (any, error)
+	handle func(ctx context.Context, body []byte, strict bool) (any, error)
 }
 
 // JSONService serves one AWS JSON 1.1 service: requests are POST / with
@@ -31,7 +31,11 @@ type JSONService struct {
 	// "CodeBuild_20161006".
 	TargetPrefix string
 	// Validate, when set, checks a request body against the service model
-	// before it is decoded; it returns the *Error to send.
+	// before it is decoded; it returns the *Error to send. With a
+	// validator the model decides which members are unknown, so bodies are
+	// then decoded leniently: handler structs need not declare every member
+	// the model has. Without one, decoding is strict.
+	// (*Validator).Validate fits here.
 	Validate func(op string, body []byte) *Error
 	Log      *slog.Logger
 
@@ -44,23 +48,25 @@ func Handle[In, Out any](s *JSONService, op string, fn func(context.Context, *In
 	if s.ops == nil {
 		s.ops = make(map[string]jsonOp)
 	}
-	s.ops[op] = jsonOp{name: op, handle: func(ctx context.Context, body []byte) (any, error) {
+	s.ops[op] = jsonOp{name: op, handle: func(ctx context.Context, body []byte, strict bool) (any, error) {
 		in := new(In)
-		if err := decodeJSON(body, in); err != nil {
+		if err := decodeJSON(body, in, strict); err != nil {
 			return nil, err
 		}
 		return fn(ctx, in)
 	}}
 }
 
-// decodeJSON decodes body strictly: unknown members and wrong types are
-// SerializationExceptions, as AWS reports them.
-func decodeJSON(body []byte, v any) error {
+// decodeJSON decodes body; when strict, unknown members are errors. Wrong
+// types are SerializationExceptions, as AWS reports them.
+func decodeJSON(body []byte, v any, strict bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return serializationError(err)
 	}
@@ -128,16 +134,16 @@ func (s *JSONService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out, err := op.handle(r.Context(), body)
+	out, err := op.handle(r.Context(), body, s.Validate == nil)
 	if err != nil {
 		e, ok := AsError(err)
 		if !ok {
 			log := s.Log
 			if log == nil {
-				log = slog.Default()
+				log = slog.New(slog.DiscardHandler)
 			}
 			log.Error("request failed", "operation", s.TargetPrefix+"."+opName, "err", err)
-			e = &Error{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error.", Status: http.StatusInternalServerError}
+			e = internalFailure()
 		}
 		WriteJSONError(w, r, e)
 		return
@@ -171,4 +177,19 @@ func WriteJSONError(w http.ResponseWriter, r *http.Request, e *Error) {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}{e.Code, e.Message})
+}
+
+// NewJSONService returns the JSON service named by a model ("codebuild",
+// "logs", "ssm", "secretsmanager") with its target prefix and model
+// validation filled in.
+func NewJSONService(service string, log *slog.Logger) (*JSONService, error) {
+	v, err := NewValidator(service)
+	if err != nil {
+		return nil, fmt.Errorf("new json service: %w", err)
+	}
+	md := v.model.Metadata
+	if md.Protocol != "json" {
+		return nil, fmt.Errorf("new json service: %s speaks %s, not json", service, md.Protocol)
+	}
+	return &JSONService{TargetPrefix: md.TargetPrefix, Validate: v.Validate, Log: log}, nil
 }
