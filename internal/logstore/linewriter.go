@@ -260,3 +260,12 @@ func (lw *LineWriter) flushLocked() error {
 	}
 	return nil
 }
+
+// SetMasker replaces the writer's masker. The runner learns a build's
+// secret values only after its log stream is open; lines still buffered are
+// masked with the new masker too.
+func (lw *LineWriter) SetMasker(m *Masker) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	lw.m = m
+}

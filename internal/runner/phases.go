@@ -1,0 +1,473 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hangarci/hangar/internal/buildspec"
+	"github.com/hangarci/hangar/internal/logstore"
+	"github.com/hangarci/hangar/internal/model"
+	"github.com/hangarci/hangar/internal/sandbox"
+)
+
+// outcome is how a phase ended.
+type outcome struct{ status, code, message string }
+
+var succeeded = outcome{status: model.StatusSucceeded}
+
+func (o outcome) ok() bool { return o.status == model.StatusSucceeded }
+
+// Phase context status codes.
+const (
+	codeCommand  = "COMMAND_EXECUTION_ERROR"
+	codeYAML     = "YAML_FILE_ERROR"
+	codeClient   = "CLIENT_ERROR"
+	codeParams   = "Decrypted Variables Error"
+	codeSecrets  = "Secrets Manager Error"
+	codeTimedOut = "BUILD_TIMED_OUT"
+	codeStopped  = "BUILD_STOPPED"
+	codeFault    = "INTERNAL_ERROR"
+	codeShutdown = "RUNNER_SHUTDOWN"
+)
+
+// interrupted returns the outcome of a phase cut short by ctx.
+func interrupted(ctx context.Context) outcome {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, ErrTimedOut):
+		return outcome{model.StatusTimedOut, codeTimedOut, "Build has timed out. "}
+	case errors.Is(cause, ErrStopped):
+		return outcome{model.StatusStopped, codeStopped, "Build was stopped."}
+	default:
+		return outcome{model.StatusFault, codeShutdown, "The runner shut down while the build was running."}
+	}
+}
+
+// fault is a failure of the runner itself (not of the build's commands).
+func fault(format string, a ...any) outcome {
+	return outcome{model.StatusFault, codeFault, fmt.Sprintf(format, a...)}
+}
+
+func (run *buildRun) run(parent context.Context) error {
+	cfg := run.r.cfg
+	b := run.b
+	timeout := 60 * cfg.Minute
+	if b.TimeoutInMinutes != nil {
+		timeout = time.Duration(*b.TimeoutInMinutes) * cfg.Minute
+	}
+	ctx, cancel := context.WithTimeoutCause(parent, timeout, ErrTimedOut)
+	defer cancel()
+	defer run.cleanup()
+
+	// QUEUED → PROVISIONING: the log stream exists from here on.
+	run.endPhase(model.StatusSucceeded, "", "")
+	run.setLogLocation()
+	if err := run.beginPhase(model.PhaseProvisioning); err != nil {
+		return err
+	}
+	st := run.provision(ctx)
+	var spec *buildspec.Spec
+	if run.finishPhase(ctx, st) {
+		if err := run.beginPhase(model.PhaseDownloadSource); err != nil {
+			return err
+		}
+		spec, st = run.downloadSource(ctx)
+		if run.finishPhase(ctx, st) {
+			if err := run.buildspecPhases(ctx, spec); err != nil {
+				return err
+			}
+		}
+	}
+	return run.finalize(ctx)
+}
+
+// finishPhase ends the phase in progress with st, records a failure, and
+// reports whether the build goes on to the next phase.
+func (run *buildRun) finishPhase(ctx context.Context, st outcome) bool {
+	if !st.ok() && ctx.Err() != nil {
+		st = interrupted(ctx)
+	}
+	p := run.b.Phases[len(run.b.Phases)-1].PhaseType
+	if p != model.PhaseProvisioning || !st.ok() {
+		run.agent("Phase complete: %s State: %s", p, st.status)
+		run.agent("Phase context status code: %s Message: %s", st.code, st.message)
+	}
+	run.endPhase(st.status, st.code, st.message)
+	if !st.ok() {
+		run.fail(st.status)
+	}
+	return st.ok()
+}
+
+// fail records that the build will not succeed.
+func (run *buildRun) fail(status string) {
+	// The first failure decides the build's status, except that stopping
+	// or timing out afterwards wins: the build did not finish on its own.
+	if run.status == "" || status == model.StatusStopped || status == model.StatusTimedOut || status == model.StatusFault {
+		run.status = status
+	}
+	if run.shell != nil && status == model.StatusFailed {
+		run.shell.Capture(context.WithoutCancel(run.saveCtx), "export CODEBUILD_BUILD_SUCCEEDING=0")
+	}
+}
+
+// setLogLocation fills in the build's log group and stream.
+func (run *buildRun) setLogLocation() {
+	b := run.b
+	_, id, _ := model.SplitBuildID(b.ID)
+	group, stream := "/aws/codebuild/"+b.ProjectName, id
+	if b.Logs != nil && b.Logs.CloudWatchLogs != nil {
+		if g := b.Logs.CloudWatchLogs.GroupName; g != "" {
+			group = g
+		}
+		if p := b.Logs.CloudWatchLogs.StreamName; p != "" {
+			stream = p + "/" + id
+		}
+	}
+	if b.Logs == nil {
+		b.Logs = &model.LogsLocation{}
+	}
+	b.Logs.GroupName = group
+	b.Logs.StreamName = stream
+	b.Logs.CloudWatchLogsArn = run.r.cfg.Names.LogStreamArn(group, stream)
+	b.Logs.DeepLink = fmt.Sprintf("https://console.aws.amazon.com/cloudwatch/home?region=%s#logEvent:group=%s;stream=%s", run.r.cfg.Names.Region, group, stream)
+}
+
+// provision opens the log stream and makes the build's directories.
+func (run *buildRun) provision(ctx context.Context) outcome {
+	cfg := run.r.cfg
+	lw, err := logstore.NewLineWriter(ctx, cfg.Logs, run.b.Logs.GroupName, run.b.Logs.StreamName, nil, cfg.Now)
+	if err != nil {
+		return fault("open log stream: %v", err)
+	}
+	run.log = lw
+	run.agent("Running on Hangar On-demand")
+	if e := run.b.Environment; e != nil && e.Image != "" {
+		run.agent("Image %s (%s, %s) runs in the host sandbox", e.Image, e.Type, e.ComputeType)
+	}
+	run.dir = run.r.buildDir(run.b)
+	for _, d := range []string{"src", "tmp", "home"} {
+		if err := os.MkdirAll(filepath.Join(run.dir, d), 0o755); err != nil {
+			return fault("make build directory: %v", err)
+		}
+	}
+	run.agent("Waiting for agent ping")
+	run.agent("Waiting for DOWNLOAD_SOURCE")
+	return succeeded
+}
+
+// paths are a build's directories as the host and the build see them.
+type paths struct{ hostSrc, src, tmp, home string }
+
+func (run *buildRun) paths() paths {
+	p := paths{
+		hostSrc: filepath.Join(run.dir, "src"),
+		src:     filepath.Join(run.dir, "src"),
+		tmp:     filepath.Join(run.dir, "tmp"),
+		home:    filepath.Join(run.dir, "home"),
+	}
+	if run.r.cfg.Sandboxes.Isolated() {
+		// Inside its own mount namespace a build sees CodeBuild's layout.
+		p.src = "/codebuild/output/src" + strconv.FormatUint(uint64(rand.Uint32()), 10) + "/src"
+		p.tmp, p.home = "/tmp", "/root"
+	}
+	return p
+}
+
+// downloadSource fetches the source, reads the buildspec, resolves the
+// variables and starts the build's shell.
+func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outcome) {
+	b := run.b
+	run.agent("Phase is DOWNLOAD_SOURCE")
+	p := run.paths()
+	run.agent("CODEBUILD_SRC_DIR=%s", p.src)
+	if st := run.fetchSource(ctx, p.hostSrc); !st.ok() {
+		return nil, st
+	}
+	spec, where, st := run.loadBuildspec(ctx, p)
+	if !st.ok() {
+		return nil, st
+	}
+	run.agent("YAML location is %s", where)
+	run.agent("Processing environment variables")
+	env, st := run.environment(ctx, spec, p)
+	if !st.ok() {
+		return nil, st
+	}
+	if spec.Phases.Install != nil && len(spec.Phases.Install.RuntimeVersions) > 0 {
+		run.agent("Skipping install of runtimes. Runtime version selection is not supported by this build image.")
+	} else {
+		run.agent("No runtime version selected in buildspec.")
+	}
+	run.agent("Moving to directory %s", p.src)
+	shell, err := run.r.cfg.Sandboxes.Start(ctx, sandbox.Spec{
+		ID:           buildUUID(b),
+		Shell:        spec.Env.Shell,
+		Env:          env,
+		Dir:          p.src,
+		Limits:       limitsFor(b.Environment),
+		ReadOnlyRoot: true,
+		Hide:         []string{run.r.cfg.StateDir},
+		Binds: []sandbox.Bind{
+			{Source: p.hostSrc, Target: p.src},
+			{Source: filepath.Join(run.dir, "tmp"), Target: p.tmp},
+			{Source: filepath.Join(run.dir, "home"), Target: p.home},
+		},
+		Output: run.log,
+		Logger: run.r.cfg.Log,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, interrupted(ctx)
+		}
+		return nil, fault("start the sandbox: %v", err)
+	}
+	run.shell = shell
+	// Stopping or timing out kills the shell's whole tree; the command
+	// running then returns and the phase ends as interrupted.
+	run.unkill = context.AfterFunc(ctx, func() { shell.Kill(run.r.cfg.KillGrace) })
+	n := 0
+	var counts []string
+	for _, ph := range spec.Phases.List() {
+		n++
+		counts = append(counts, fmt.Sprintf("%s: %d commands", ph.Name, len(ph.Phase.Commands)))
+	}
+	run.agent("Registering with agent")
+	run.agent("Phases found in YAML: %d", n)
+	for _, c := range counts {
+		run.agent(" %s", c)
+	}
+	return spec, succeeded
+}
+
+func buildUUID(b *model.Build) string {
+	_, id, _ := model.SplitBuildID(b.ID)
+	return id
+}
+
+// limitsFor returns the sandbox limits of a build's compute type.
+func limitsFor(e *model.ProjectEnvironment) sandbox.Limits {
+	if e == nil {
+		return sandbox.Limits{}
+	}
+	size, ok := model.SizeOf(e.ComputeType, e.Type)
+	if !ok {
+		return sandbox.Limits{}
+	}
+	return sandbox.Limits{CPU: size.VCPU, MemoryBytes: size.MemoryMB << 20, Pids: 32768}
+}
+
+// buildspecPhases runs INSTALL … POST_BUILD and UPLOAD_ARTIFACTS with
+// CodeBuild's transitions on failure.
+func (run *buildRun) buildspecPhases(ctx context.Context, spec *buildspec.Spec) error {
+	var exported bool
+	phases := spec.Phases.List()
+	byName := make(map[string]*buildspec.Phase, len(phases))
+	for _, ph := range phases {
+		byName[ph.Name] = ph.Phase
+	}
+	next := buildspec.PhaseNames()[0]
+	for next != "" {
+		name := next
+		if err := run.beginPhase(name); err != nil {
+			return err
+		}
+		st := succeeded
+		if name == model.PhaseUploadArtifacts {
+			st = run.uploadArtifacts(ctx, spec)
+		} else {
+			run.agent("Entering phase %s", name)
+			st = run.runPhase(ctx, spec, byName[name])
+		}
+		if name == model.PhasePostBuild {
+			run.exportVariables(spec)
+			exported = true
+		}
+		if run.finishPhase(ctx, st) {
+			next = buildspec.NextPhase(name)
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		var onFailure buildspec.OnFailure
+		if ph := byName[name]; ph != nil {
+			onFailure = ph.OnFailure
+		}
+		next = buildspec.NextPhaseAfterFailure(name, onFailure)
+	}
+	if !exported {
+		run.exportVariables(spec)
+	}
+	return nil
+}
+
+// runPhase runs one phase's commands, then its finally commands.
+func (run *buildRun) runPhase(ctx context.Context, spec *buildspec.Spec, ph *buildspec.Phase) outcome {
+	if ph == nil {
+		return succeeded
+	}
+	st := run.runCommands(ctx, spec, ph.Commands)
+	if ctx.Err() != nil {
+		return interrupted(ctx)
+	}
+	if len(ph.Finally) > 0 {
+		if fst := run.runCommands(ctx, spec, ph.Finally); st.ok() {
+			st = fst
+		}
+		if ctx.Err() != nil {
+			return interrupted(ctx)
+		}
+	}
+	return st
+}
+
+// runCommands runs commands in order until one fails.
+func (run *buildRun) runCommands(ctx context.Context, spec *buildspec.Spec, cmds []string) outcome {
+	for _, cmd := range cmds {
+		run.agent("Running command %s", cmd)
+		script := cmd
+		if spec.Version == "0.1" {
+			// 0.1 runs each command in a shell of its own.
+			script = "(\n" + cmd + "\n)"
+		}
+		code, err := run.shell.Run(ctx, script)
+		run.log.Flush()
+		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted(ctx)
+			}
+			return fault("run command %q: %v", cmd, err)
+		}
+		if code != 0 {
+			run.agent("Command did not exit successfully %s exit status %d", cmd, code)
+			msg := fmt.Sprintf("Error while executing command: %s. Reason: exit status %d", cmd, code)
+			if run.shell.OOMKilled() {
+				msg += fmt.Sprintf(" (out of memory: the build used more than the %s memory limit of %s)", run.b.Environment.ComputeType, memoryOf(run.b.Environment))
+			}
+			return outcome{model.StatusFailed, codeCommand, msg}
+		}
+	}
+	return succeeded
+}
+
+func memoryOf(e *model.ProjectEnvironment) string {
+	if s, ok := model.SizeOf(e.ComputeType, e.Type); ok {
+		return fmt.Sprintf("%d MB", s.MemoryMB)
+	}
+	return "the compute type"
+}
+
+// uploadArtifacts handles UPLOAD_ARTIFACTS. Artifact upload lands with the
+// artifacts feature; until then a build with S3 artifacts says so.
+func (run *buildRun) uploadArtifacts(ctx context.Context, spec *buildspec.Spec) outcome {
+	return succeeded
+}
+
+// exportVariables reads env.exported-variables from the shell into the
+// build. CodeBuild does not export AWS_* names.
+func (run *buildRun) exportVariables(spec *buildspec.Spec) {
+	if run.shell == nil || len(spec.Env.ExportedVariables) == 0 {
+		return
+	}
+	var names []string
+	for _, n := range spec.Env.ExportedVariables {
+		if validName(n) && !strings.HasPrefix(n, "AWS_") {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	var sb strings.Builder
+	for _, n := range names {
+		// printf with NUL separators survives any value but NUL itself.
+		fmt.Fprintf(&sb, "printf '%%s\\0' \"${%s-}\"\n", n)
+	}
+	out, _, err := run.shell.Capture(context.WithoutCancel(run.saveCtx), sb.String())
+	if err != nil {
+		run.r.cfg.Log.Warn("read exported variables", "build", run.b.ID, "err", err)
+		return
+	}
+	values := strings.Split(string(out), "\x00")
+	for i, n := range names {
+		v := ""
+		if i < len(values) {
+			v = values[i]
+		}
+		run.b.ExportedEnvironmentVariables = append(run.b.ExportedEnvironmentVariables, model.ExportedEnvironmentVariable{Name: n, Value: v})
+	}
+}
+
+// validName reports whether s is a shell variable name.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// finalize runs FINALIZING and COMPLETED.
+func (run *buildRun) finalize(ctx context.Context) error {
+	if err := run.beginPhase(model.PhaseFinalizing); err != nil {
+		return err
+	}
+	st := succeeded
+	if run.shell != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := run.shell.Close(cctx)
+		cancel()
+		run.shell = nil
+		if err != nil {
+			run.r.cfg.Log.Warn("close sandbox", "build", run.b.ID, "err", err)
+		}
+	}
+	if run.log != nil {
+		run.log.Flush()
+	}
+	run.endPhase(st.status, st.code, st.message)
+	if err := run.complete(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// cleanup releases what the build held, whatever happened.
+func (run *buildRun) cleanup() {
+	if run.unkill != nil {
+		run.unkill()
+	}
+	if run.shell != nil {
+		run.shell.Kill(0)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		run.shell.Close(ctx)
+		cancel()
+	}
+	if run.log != nil {
+		run.log.Close()
+	}
+	if run.dir != "" {
+		os.RemoveAll(run.dir)
+	}
+}
+
+// agent writes a CodeBuild-style agent line to the build log.
+func (run *buildRun) agent(format string, a ...any) {
+	if run.log == nil {
+		return
+	}
+	run.log.Flush()
+	ts := run.r.cfg.Now().UTC().Format("2006/01/02 15:04:05.000000")
+	fmt.Fprintf(run.log, "[Container] %s %s\n", ts, fmt.Sprintf(format, a...))
+}

@@ -1,0 +1,229 @@
+// Package runner runs one build from the moment it leaves the queue to
+// COMPLETED: it provisions a sandbox, fetches the source, reads the
+// buildspec, resolves variables, runs every phase's commands in one shell,
+// writes the log and records each state change before anyone can see it.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hangarci/hangar/internal/logstore"
+	"github.com/hangarci/hangar/internal/model"
+	"github.com/hangarci/hangar/internal/sandbox"
+)
+
+// Shell is a build's persistent shell in its sandbox.
+type Shell interface {
+	Run(ctx context.Context, command string) (exitCode int, err error)
+	Capture(ctx context.Context, script string) (stdout []byte, exitCode int, err error)
+	Kill(grace time.Duration)
+	Close(ctx context.Context) error
+	OOMKilled() bool
+}
+
+// Sandboxes starts shells.
+type Sandboxes interface {
+	Start(ctx context.Context, spec sandbox.Spec) (Shell, error)
+	// Isolated reports whether sandboxes get their own mount namespace, so
+	// the paths in Spec.Binds are where the build sees its directories.
+	Isolated() bool
+}
+
+// Objects gives the runner S3 objects.
+type Objects interface {
+	// OpenObject opens the object's bytes, or returns an *ObjectError.
+	OpenObject(ctx context.Context, bucket, key string) (*os.File, error)
+}
+
+// ObjectError is an S3 error fetching a source (NoSuchBucket, NoSuchKey).
+type ObjectError struct{ Code, Message string }
+
+func (e *ObjectError) Error() string { return e.Code + ": " + e.Message }
+
+// Params resolves SSM parameters (decrypted).
+type Params interface {
+	Resolve(ctx context.Context, names []string) (values map[string]string, missing []string, err error)
+}
+
+// Secrets resolves Secrets Manager references
+// (secret-id[:json-key[:version-stage[:version-id]]]).
+type Secrets interface {
+	Resolve(ctx context.Context, ref string) (string, error)
+}
+
+// Store saves builds.
+type Store interface {
+	SaveBuild(ctx context.Context, id string, body []byte, complete bool) error
+}
+
+// Config configures a Runner.
+type Config struct {
+	// StateDir is the runner's state directory; builds never see it.
+	StateDir string
+	// WorkDir holds each build's directories while it runs.
+	WorkDir   string
+	Names     model.Names
+	Store     Store
+	Sandboxes Sandboxes
+	Logs      *logstore.Store
+	Objects   Objects
+	Params    Params
+	Secrets   Secrets
+	// Minute is how long a "minute" of timeoutInMinutes lasts. It is one
+	// minute except in tests, which shorten it.
+	Minute time.Duration
+	// KillGrace is how long a stopped build's processes get between SIGTERM
+	// and SIGKILL.
+	KillGrace time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Runner runs builds.
+type Runner struct {
+	cfg Config
+}
+
+// New returns a Runner.
+func New(cfg Config) *Runner {
+	if cfg.Minute == 0 {
+		cfg.Minute = time.Minute
+	}
+	if cfg.KillGrace == 0 {
+		cfg.KillGrace = 2 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Runner{cfg: cfg}
+}
+
+// Why a build was ended early.
+var (
+	// ErrStopped: StopBuild.
+	ErrStopped = errors.New("build stopped")
+	// ErrTimedOut: the build ran past its timeout.
+	ErrTimedOut = errors.New("build timed out")
+	// ErrShutdown: the runner is shutting down.
+	ErrShutdown = errors.New("runner shut down")
+)
+
+// Run runs b, which has just left the queue, to completion. Cancel ctx with
+// a cause (context.WithCancelCause) of ErrStopped or ErrShutdown to end it
+// early. Run returns when the build is complete and saved.
+func (r *Runner) Run(ctx context.Context, b *model.Build) error {
+	run := &buildRun{r: r, b: b, saveCtx: context.WithoutCancel(ctx)}
+	return run.run(ctx)
+}
+
+// Prepared is what Run leaves on disk for a build.
+func (r *Runner) buildDir(b *model.Build) string {
+	_, id, _ := model.SplitBuildID(b.ID)
+	return filepath.Join(r.cfg.WorkDir, id)
+}
+
+// Fault ends a build that cannot run any more (the runner restarted while
+// it ran) as FAULT, with a context that says why, and saves it.
+func (r *Runner) Fault(ctx context.Context, b *model.Build, code, message string) error {
+	run := &buildRun{r: r, b: b, saveCtx: ctx}
+	run.endPhase(model.StatusFault, code, message)
+	run.status = model.StatusFault
+	os.RemoveAll(r.buildDir(b))
+	return run.complete()
+}
+
+// Expire ends a queued build that waited past its queued timeout, or was
+// stopped before it left the queue.
+func (r *Runner) EndQueued(ctx context.Context, b *model.Build, status, code, message string) error {
+	run := &buildRun{r: r, b: b, saveCtx: ctx}
+	run.endPhase(status, code, message)
+	run.status = status
+	return run.complete()
+}
+
+// buildRun is one build being run.
+type buildRun struct {
+	r       *Runner
+	b       *model.Build
+	saveCtx context.Context
+
+	mu      sync.Mutex // guards b while the log follower might read it
+	log     *logstore.LineWriter
+	secrets []string // resolved values masked in the log
+	shell   Shell
+	unkill  func() bool // cancels the kill-on-cancel hook
+	dir     string
+	status  string // final status when not SUCCEEDED
+}
+
+// save writes the build as it is now.
+func (run *buildRun) save() error {
+	body, err := json.Marshal(run.b)
+	if err != nil {
+		return fmt.Errorf("encode build %s: %w", run.b.ID, err)
+	}
+	if err := run.r.cfg.Store.SaveBuild(run.saveCtx, run.b.ID, body, run.b.BuildComplete); err != nil {
+		return fmt.Errorf("save build %s: %w", run.b.ID, err)
+	}
+	return nil
+}
+
+func (run *buildRun) now() model.Time { return model.NewTime(run.r.cfg.Now()) }
+
+// endPhase closes the phase in progress with a status and context.
+func (run *buildRun) endPhase(status, code, message string) {
+	if len(run.b.Phases) == 0 {
+		return
+	}
+	p := &run.b.Phases[len(run.b.Phases)-1]
+	if p.PhaseStatus != "" || p.PhaseType == model.PhaseCompleted {
+		return
+	}
+	end := run.now()
+	p.PhaseStatus = status
+	p.EndTime = end.Ptr()
+	d := int64(0)
+	if p.StartTime != nil {
+		d = int64(end.Sub(p.StartTime.Time) / time.Second)
+	}
+	p.DurationInSeconds = &d
+	if p.PhaseType != model.PhaseSubmitted && p.PhaseType != model.PhaseQueued {
+		p.Contexts = []model.PhaseContext{{StatusCode: code, Message: message}}
+	} else if code != "" {
+		p.Contexts = []model.PhaseContext{{StatusCode: code, Message: message}}
+	}
+}
+
+// beginPhase starts phase t (after the previous one ended) and saves.
+func (run *buildRun) beginPhase(t string) error {
+	run.b.Phases = append(run.b.Phases, model.BuildPhase{PhaseType: t, StartTime: run.now().Ptr()})
+	run.b.CurrentPhase = t
+	return run.save()
+}
+
+// complete ends the build: FINALIZING is the caller's; this adds COMPLETED
+// and the final status and saves.
+func (run *buildRun) complete() error {
+	status := run.status
+	if status == "" {
+		status = model.StatusSucceeded
+	}
+	end := run.now()
+	run.b.Phases = append(run.b.Phases, model.BuildPhase{PhaseType: model.PhaseCompleted, StartTime: end.Ptr()})
+	run.b.CurrentPhase = model.PhaseCompleted
+	run.b.BuildStatus = status
+	run.b.BuildComplete = true
+	run.b.EndTime = end.Ptr()
+	return run.save()
+}

@@ -1,0 +1,122 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hangarci/hangar/internal/archive"
+	"github.com/hangarci/hangar/internal/buildspec"
+	"github.com/hangarci/hangar/internal/model"
+)
+
+// fetchSource puts the build's source into dir.
+func (run *buildRun) fetchSource(ctx context.Context, dir string) outcome {
+	src := run.b.Source
+	if src == nil || src.Type == model.SourceNoSource || src.Type == "" {
+		return succeeded
+	}
+	if src.Type != model.SourceS3 {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("Hangar fetches S3 and NO_SOURCE sources; a %s source cannot be fetched here", src.Type)}
+	}
+	bucket, key, ok := splitS3Location(src.Location)
+	if !ok {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("Invalid S3 source location %q: expected bucket/key", src.Location)}
+	}
+	f, err := run.r.cfg.Objects.OpenObject(ctx, bucket, key)
+	var oe *ObjectError
+	if errors.As(err, &oe) {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("%s: %s for primary source and source version %s", oe.Code, oe.Message, src.Location)}
+	}
+	if err != nil {
+		return fault("fetch source %s: %v", src.Location, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fault("stat source %s: %v", src.Location, err)
+	}
+	if _, err := archive.Unpack(ctx, f, fi.Size(), dir, archive.Options{}); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx)
+		}
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("unpack source %s: %v", src.Location, err)}
+	}
+	return succeeded
+}
+
+// splitS3Location splits "bucket/key" or "arn:aws:s3:::bucket/key".
+func splitS3Location(loc string) (bucket, key string, ok bool) {
+	loc = strings.TrimPrefix(loc, "arn:aws:s3:::")
+	bucket, key, ok = strings.Cut(loc, "/")
+	return bucket, key, ok && bucket != "" && key != ""
+}
+
+// inlineYAMLPath is where CodeBuild says an inline buildspec lives.
+const inlineYAMLPath = "/codebuild/readonly/buildspec.yml"
+
+// loadBuildspec finds and parses the buildspec: inline YAML, an S3 ARN, or
+// a path in the source (buildspec.yml by default).
+func (run *buildRun) loadBuildspec(ctx context.Context, p paths) (*buildspec.Spec, string, outcome) {
+	ref := ""
+	if run.b.Source != nil {
+		ref = run.b.Source.Buildspec
+	}
+	var data []byte
+	where := inlineYAMLPath
+	switch {
+	case strings.HasPrefix(ref, "arn:aws:s3:::"):
+		bucket, key, ok := splitS3Location(ref)
+		if !ok {
+			return nil, ref, outcome{model.StatusFailed, codeYAML, fmt.Sprintf("Invalid buildspec location %s", ref)}
+		}
+		f, err := run.r.cfg.Objects.OpenObject(ctx, bucket, key)
+		if err != nil {
+			return nil, ref, outcome{model.StatusFailed, codeYAML, fmt.Sprintf("YAML file does not exist: %v", err)}
+		}
+		data, err = io.ReadAll(io.LimitReader(f, buildspec.MaxSize+1))
+		f.Close()
+		if err != nil {
+			return nil, ref, fault("read buildspec %s: %v", ref, err)
+		}
+		where = ref
+	case isInlineBuildspec(ref):
+		data = []byte(ref)
+	default:
+		if ref == "" {
+			ref = "buildspec.yml"
+		}
+		rel := filepath.Clean("/" + ref)[1:]
+		where = filepath.Join(p.src, rel)
+		var err error
+		data, err = readInTree(p.hostSrc, rel)
+		if err != nil {
+			return nil, where, outcome{model.StatusFailed, codeYAML, "YAML file does not exist"}
+		}
+	}
+	spec, err := buildspec.Parse(data)
+	if err != nil {
+		return nil, where, outcome{model.StatusFailed, codeYAML, err.Error()}
+	}
+	return spec, where, succeeded
+}
+
+// isInlineBuildspec tells inline YAML from a path: a path is one line
+// without "key: value".
+func isInlineBuildspec(s string) bool {
+	return strings.Contains(s, "\n") || strings.Contains(s, ": ") || strings.HasPrefix(s, "{")
+}
+
+// readInTree reads rel inside root without following links out of it.
+func readInTree(root, rel string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.ReadFile(rel)
+}

@@ -1,0 +1,245 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/hangarci/hangar/internal/awsapi"
+	"github.com/hangarci/hangar/internal/blobstore"
+	"github.com/hangarci/hangar/internal/logstore"
+	"github.com/hangarci/hangar/internal/model"
+	"github.com/hangarci/hangar/internal/runner"
+	"github.com/hangarci/hangar/internal/sandbox"
+	"github.com/hangarci/hangar/internal/scheduler"
+	"github.com/hangarci/hangar/internal/seal"
+	"github.com/hangarci/hangar/internal/service/codebuild"
+	logsvc "github.com/hangarci/hangar/internal/service/logs"
+	s3svc "github.com/hangarci/hangar/internal/service/s3"
+	"github.com/hangarci/hangar/internal/service/secretsmanager"
+	"github.com/hangarci/hangar/internal/service/ssm"
+	"github.com/hangarci/hangar/internal/store"
+)
+
+// runtime is a running runner's parts.
+type runtime struct {
+	cfg     Config
+	db      *store.DB
+	seal    *seal.Key
+	logs    *logstore.Store
+	blobs   *blobstore.Store
+	host    *sandbox.Host
+	runner  *runner.Runner
+	sched   *scheduler.Scheduler
+	handler *awsapi.Mux
+}
+
+// Files and directories in the state dir.
+const (
+	dbFile    = "hangar.db"
+	sealFile  = "master.key"
+	logsDir   = "logs"
+	blobsDir  = "blobs"
+	buildsDir = "builds"
+)
+
+// open opens the store and builds every service.
+func open(ctx context.Context, cfg Config) (*runtime, error) {
+	rt := &runtime{cfg: cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			rt.close()
+		}
+	}()
+	var err error
+	dir := cfg.StateDir
+	if rt.seal, err = seal.LoadOrCreateKey(filepath.Join(dir, sealFile)); err != nil {
+		return nil, fmt.Errorf("load the sealing key: %w", err)
+	}
+	if rt.db, err = store.Open(ctx, filepath.Join(dir, dbFile)); err != nil {
+		return nil, err
+	}
+	if rt.logs, err = logstore.Open(filepath.Join(dir, logsDir), logstore.Options{Logger: cfg.Log}); err != nil {
+		return nil, fmt.Errorf("open the log store: %w", err)
+	}
+	if rt.blobs, err = blobstore.Open(filepath.Join(dir, blobsDir)); err != nil {
+		return nil, fmt.Errorf("open the blob store: %w", err)
+	}
+	work := filepath.Join(dir, buildsDir)
+	// Work dirs of builds that were running when the runner last stopped
+	// are garbage now.
+	os.RemoveAll(work)
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return nil, fmt.Errorf("make %s: %w", work, err)
+	}
+	host, err := sandbox.NewHost(sandbox.HostOptions{WorkDir: filepath.Join(work, ".sandbox"), Logger: cfg.Log})
+	if err != nil {
+		return nil, fmt.Errorf("start the sandbox executor: %w", err)
+	}
+	rt.host = host
+	// Cgroups and control dirs of builds killed with the last runner.
+	if err := host.Prune(ctx); err != nil {
+		cfg.Log.Warn("prune leftover sandboxes", "err", err)
+	}
+	names := model.Names{Region: cfg.Region, Account: model.Account}
+
+	s3 := s3svc.New(rt.db, rt.blobs, names, cfg.Log)
+	s3.ChunkVerifier = func(r *http.Request) (s3svc.ChunkVerifier, error) {
+		v, ok := awsapi.ChunkVerifierFrom(r.Context())
+		if !ok {
+			return nil, nil
+		}
+		return v, nil
+	}
+	if _, err := s3.RemoveOrphanBlobs(ctx); err != nil {
+		return nil, fmt.Errorf("remove orphan blobs: %w", err)
+	}
+	params := ssm.New(ssm.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
+	secrets := secretsmanager.New(secretsmanager.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
+
+	rt.runner = runner.New(runner.Config{
+		StateDir:  dir,
+		WorkDir:   work,
+		Names:     names,
+		Store:     rt.db,
+		Sandboxes: hostSandboxes{host},
+		Logs:      rt.logs,
+		Objects:   objectFiles{db: rt.db, blobs: rt.blobs},
+		Params:    params,
+		Secrets:   secrets,
+		Minute:    cfg.Minute,
+		Log:       cfg.Log,
+	})
+	rt.sched = scheduler.New(scheduler.Config{Runner: rt.runner, MaxRunning: cfg.MaxRunning, Minute: cfg.Minute, Log: cfg.Log})
+	cb := codebuild.New(codebuild.Config{DB: rt.db, Names: names, Scheduler: rt.sched, Log: cfg.Log})
+
+	rt.handler = awsapi.NewMux(cfg.Log, awsapi.Authenticate(keyStore{rt}, awsapi.WithAuthLogger(cfg.Log)))
+	for _, svc := range []struct {
+		name string
+		api  func(func(string, []byte) *awsapi.Error) *awsapi.JSONService
+	}{
+		{"codebuild", cb.API},
+		{"ssm", params.API},
+		{"secretsmanager", secrets.API},
+	} {
+		v, err := awsapi.NewValidator(svc.name)
+		if err != nil {
+			return nil, fmt.Errorf("load the %s model: %w", svc.name, err)
+		}
+		rt.handler.HandleJSON(svc.api(v.Validate))
+	}
+	lv, err := awsapi.NewValidator("logs")
+	if err != nil {
+		return nil, fmt.Errorf("load the logs model: %w", err)
+	}
+	logsAPI := logsvc.New(rt.logs, names, cfg.Log)
+	logsAPI.Validate = lv.Validate
+	rt.handler.HandleJSON(logsAPI)
+	rt.handler.HandleS3(s3)
+	ok = true
+	return rt, nil
+}
+
+func (rt *runtime) close() {
+	if rt.host != nil {
+		rt.host.Close()
+	}
+	if rt.logs != nil {
+		rt.logs.Close()
+	}
+	if rt.db != nil {
+		rt.db.Close()
+	}
+}
+
+// recover deals with builds the runner did not finish last time: builds
+// still queued are queued again; builds that had started cannot be picked
+// up (their processes died with the runner) and end FAULT.
+func (rt *runtime) recover(ctx context.Context) error {
+	rows, err := rt.db.OpenBuilds(ctx)
+	if err != nil {
+		return fmt.Errorf("list unfinished builds: %w", err)
+	}
+	for _, row := range rows {
+		b := new(model.Build)
+		if err := json.Unmarshal(row.Body, b); err != nil {
+			return fmt.Errorf("decode build %s: %w", row.ID, err)
+		}
+		if b.CurrentPhase == model.PhaseQueued {
+			if err := rt.sched.Submit(ctx, b); err != nil {
+				return fmt.Errorf("queue build %s again: %w", b.ID, err)
+			}
+			continue
+		}
+		err := rt.runner.Fault(ctx, b, "RUNNER_RESTARTED", "The runner restarted while the build was running; its processes were stopped and it cannot be resumed.")
+		if err != nil {
+			return fmt.Errorf("end build %s: %w", b.ID, err)
+		}
+		rt.cfg.Log.Warn("build ended by a runner restart", "build", b.ID, "phase", b.CurrentPhase)
+	}
+	return nil
+}
+
+// keyStore verifies requests against the access keys in the store.
+type keyStore struct{ rt *runtime }
+
+func (k keyStore) LookupAccessKey(ctx context.Context, id string) (awsapi.AccessKey, error) {
+	key, err := k.rt.db.AccessKeyByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && key.Status != "Active" {
+		return awsapi.AccessKey{}, fmt.Errorf("access key %s: %w", id, awsapi.ErrUnknownAccessKey)
+	}
+	if err != nil {
+		return awsapi.AccessKey{}, fmt.Errorf("look up access key %s: %w", id, err)
+	}
+	secret, err := k.rt.seal.Open(key.Secret)
+	if err != nil {
+		return awsapi.AccessKey{}, fmt.Errorf("unseal access key %s: %w", id, err)
+	}
+	return awsapi.AccessKey{
+		SecretAccessKey: string(secret),
+		Caller: awsapi.Caller{
+			AccessKeyID: id,
+			AccountID:   model.Account,
+			UserName:    key.User,
+			ARN:         fmt.Sprintf("arn:aws:iam::%s:user/%s", model.Account, key.User),
+			Admin:       key.User == runnerUser,
+		},
+	}, nil
+}
+
+// hostSandboxes starts builds in the host sandbox.
+type hostSandboxes struct{ h *sandbox.Host }
+
+func (s hostSandboxes) Start(ctx context.Context, spec sandbox.Spec) (runner.Shell, error) {
+	sb, err := s.h.Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+func (s hostSandboxes) Isolated() bool { return s.h.Isolated() }
+
+// objectFiles opens S3 objects for the runner, straight from the blob store.
+type objectFiles struct {
+	db    *store.DB
+	blobs *blobstore.Store
+}
+
+func (o objectFiles) OpenObject(ctx context.Context, bucket, key string) (*os.File, error) {
+	obj, err := o.db.Object(ctx, bucket, key)
+	switch {
+	case errors.Is(err, store.ErrNoSuchBucket):
+		return nil, &runner.ObjectError{Code: "NoSuchBucket", Message: "The specified bucket does not exist"}
+	case errors.Is(err, store.ErrNotFound):
+		return nil, &runner.ObjectError{Code: "NoSuchKey", Message: "The specified key does not exist."}
+	case err != nil:
+		return nil, fmt.Errorf("look up s3://%s/%s: %w", bucket, key, err)
+	}
+	return o.blobs.Open(obj.Blob)
+}

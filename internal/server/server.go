@@ -1,0 +1,111 @@
+// Package server assembles the runner: the store, the AWS API services, the
+// scheduler and the sandbox executor, behind one HTTP listener.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config configures a runner.
+type Config struct {
+	// Listen is the address to serve on (host:port; port 0 picks one).
+	Listen string
+	// StateDir holds everything the runner keeps.
+	StateDir string
+	// Region names the region in ARNs.
+	Region string
+	// Minute is how long a "minute" of build and queue timeouts lasts. It is
+	// a minute; tests shorten it.
+	Minute time.Duration
+	// MaxRunning caps builds running at once (0: no cap).
+	MaxRunning int
+	// Ready, if set, is called with the endpoint URL once the listener is
+	// serving.
+	Ready func(endpoint string)
+	Log   *slog.Logger
+}
+
+// DefaultListen is where `hangar server` listens unless told otherwise.
+const DefaultListen = "127.0.0.1:4480"
+
+// Run starts the runner and serves until ctx ends, then shuts down: the
+// listener closes, running builds end, the store is closed.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("make state dir %s: %w", cfg.StateDir, err)
+	}
+	rt, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer rt.close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	if err := rt.writeClientFiles(ctx, endpoint); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           rt.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if err := rt.recover(ctx); err != nil {
+		srv.Close()
+		return err
+	}
+	cfg.Log.Info("runner ready", "endpoint", endpoint, "state", cfg.StateDir)
+	if cfg.Ready != nil {
+		cfg.Ready(endpoint)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shutdownErr := srv.Shutdown(sctx)
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := rt.sched.Close(sctx); err != nil {
+		return fmt.Errorf("stop builds: %w", err)
+	}
+	os.Remove(filepath.Join(cfg.StateDir, endpointFile))
+	return shutdownErr
+}
+
+// DefaultStateDir is where a runner keeps its state unless told otherwise:
+// $XDG_STATE_HOME/hangar, else ~/.local/state/hangar.
+func DefaultStateDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "hangar"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the state dir: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "hangar"), nil
+}

@@ -1,0 +1,230 @@
+// Package integration drives a real `hangar server` process with real
+// clients: the AWS SDK for Go v2, the aws CLI and boto3.
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codebuild"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// hangarBin is the hangar binary built once for the whole package.
+var hangarBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hangar-it-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hangarBin = filepath.Join(dir, "hangar")
+	build := exec.Command("go", "build", "-o", hangarBin, "../../cmd/hangar")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build hangar:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Runner is a `hangar server` process started by a test.
+type Runner struct {
+	t        testing.TB
+	State    string // state dir
+	Endpoint string
+	Args     []string // extra server flags
+	cmd      *exec.Cmd
+	done     chan struct{}
+	stderr   *bytes.Buffer
+}
+
+// StartRunner starts a runner with a fresh state dir; it is stopped when the
+// test ends.
+func StartRunner(t testing.TB, args ...string) *Runner {
+	t.Helper()
+	r := &Runner{t: t, State: t.TempDir(), Args: args}
+	r.Start()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Start starts (or restarts) the runner process on its state dir.
+func (r *Runner) Start() {
+	r.t.Helper()
+	args := append([]string{"server", "--listen", "127.0.0.1:0", "--state", r.State, "--log-level", "debug"}, r.Args...)
+	cmd := exec.Command(hangarBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.stderr = new(bytes.Buffer)
+	cmd.Stderr = r.stderr
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("start hangar server: %v", err)
+	}
+	r.cmd = cmd
+	r.done = make(chan struct{})
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	go func() { cmd.Wait(); close(r.done) }()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				r.t.Fatalf("hangar server exited before it was ready:\n%s", r.stderr)
+			}
+			if ep, found := strings.CutPrefix(line, "endpoint: "); found {
+				r.Endpoint = ep
+				go func() {
+					for range lines {
+					}
+				}()
+				return
+			}
+		case <-deadline:
+			r.t.Fatalf("hangar server not ready after 10s:\n%s", r.stderr)
+		}
+	}
+}
+
+// Stop stops the runner with SIGTERM and waits for it.
+func (r *Runner) Stop() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(20 * time.Second):
+		r.cmd.Process.Kill()
+		<-r.done
+		r.t.Errorf("hangar server did not stop within 20s of SIGTERM")
+	}
+	if r.t.Failed() {
+		r.t.Logf("runner log:\n%s", r.stderr)
+	}
+	r.cmd = nil
+}
+
+// Kill9 kills the runner with SIGKILL, as a crash would.
+func (r *Runner) Kill9() {
+	r.cmd.Process.Kill()
+	<-r.done
+	r.cmd = nil
+}
+
+// Log returns what the runner process has logged so far.
+func (r *Runner) Log() string { return r.stderr.String() }
+
+// CredentialsFile is the shared-credentials file the runner wrote.
+func (r *Runner) CredentialsFile() string { return filepath.Join(r.State, "credentials") }
+
+// AWSConfig is an SDK config pointed at the runner with its own key.
+func (r *Runner) AWSConfig() aws.Config {
+	r.t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion("us-east-1"),
+		config.WithSharedCredentialsFiles([]string{r.CredentialsFile()}),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithBaseEndpoint(r.Endpoint),
+	)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return cfg
+}
+
+// CodeBuild returns an SDK client for the runner.
+func (r *Runner) CodeBuild() *codebuild.Client { return codebuild.NewFromConfig(r.AWSConfig()) }
+
+// Logs returns an SDK client for the runner.
+func (r *Runner) Logs() *cloudwatchlogs.Client { return cloudwatchlogs.NewFromConfig(r.AWSConfig()) }
+
+// SSM returns an SDK client for the runner.
+func (r *Runner) SSM() *ssm.Client { return ssm.NewFromConfig(r.AWSConfig()) }
+
+// Secrets returns an SDK client for the runner.
+func (r *Runner) Secrets() *secretsmanager.Client { return secretsmanager.NewFromConfig(r.AWSConfig()) }
+
+// S3 returns an SDK client for the runner (path-style).
+func (r *Runner) S3() *s3.Client {
+	return s3.NewFromConfig(r.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// CLIEnv is the environment the aws CLI and boto3 need to reach the runner.
+func (r *Runner) CLIEnv() []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env,
+		"AWS_SHARED_CREDENTIALS_FILE="+r.CredentialsFile(),
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL="+r.Endpoint,
+		"AWS_PAGER=",
+	)
+}
+
+// AWS runs the aws CLI against the runner and returns stdout, stderr and
+// the exit code.
+func (r *Runner) AWS(args ...string) (stdout, stderr string, code int) {
+	r.t.Helper()
+	cmd := exec.Command("aws", append([]string{"--endpoint-url", r.Endpoint, "--output", "json"}, args...)...)
+	cmd.Env = r.CLIEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out.String(), errb.String(), ee.ExitCode()
+		}
+		r.t.Fatalf("run aws %v: %v", args, err)
+	}
+	return out.String(), errb.String(), 0
+}
+
+// Python runs a python3 script (with boto3) against the runner.
+func (r *Runner) Python(script string) (stdout, stderr string, code int) {
+	r.t.Helper()
+	cmd := exec.Command("python3", "-c", script)
+	cmd.Env = r.CLIEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out.String(), errb.String(), ee.ExitCode()
+		}
+		r.t.Fatalf("run python3: %v", err)
+	}
+	return out.String(), errb.String(), 0
+}
