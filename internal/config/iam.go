@@ -298,7 +298,7 @@ func (v *validator) policyMap(n *node, shown string, at Source, reserved []strin
 			v.errs.add(at, shown, "a named policy needs both PolicyName and PolicyDocument")
 			return false
 		}
-		if name.kind != kindScalar || !policyNameRE.MatchString(name.text) {
+		if name.kind != kindScalar || len(name.text) > 128 || !policyNameRE.MatchString(name.text) {
 			v.errs.add(fieldSrc(n, "PolicyName", at), shown+".PolicyName", "must be a policy name (letters, digits, +=,.@_-), not %s", name.typeName())
 			ok = false
 		} else if slices.Contains(reserved, name.text) {

@@ -222,7 +222,7 @@ var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	// IAM and CodeBuild resource names must not carry anything else.
-	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]+$`) // length checked apart: see iam.go
 	actionRE     = regexp.MustCompile(`^(\*|[a-z0-9-]+(:[A-Za-z0-9*?]+)?)$`)
 )
 

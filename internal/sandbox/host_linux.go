@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -337,8 +338,8 @@ func (h *Host) takePrestarted() *initProc {
 	}
 }
 
-// prestartDelay keeps the refill off the critical path of the build that
-// just started (2 cores: a Go process starting competes with its shell).
+// prestartDelay is the longest a build that has just started keeps the
+// refill of the prestarted init waiting (see startNamespaced).
 const prestartDelay = 50 * time.Millisecond
 
 // schedulePrestart starts one init ahead of time, so the next Start skips the
@@ -406,10 +407,10 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir str
 			return nil, err
 		}
 	}
-	defer h.schedulePrestart(prestartDelay)
 	cmd, ctlW, statusR := p.cmd, p.ctlW, p.statusR
 	fail := func(err error) (*Sandbox, error) {
 		p.discard()
+		h.schedulePrestart(0)
 		return nil, err
 	}
 
@@ -465,7 +466,14 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir str
 	rd := newOutputReader(spec.Output, nonce, spec.Logger)
 	go rd.run(p.outR)
 	be := &nsBackend{cmd: cmd, cmdW: p.cmdW, ctlW: ctlW, cg: cg, doneCh: p.doneCh}
-	return newSandbox(spec, true, ctlDir, rd, be, h.opts.KillGrace), nil
+	sb = newSandbox(spec, true, ctlDir, rd, be, h.opts.KillGrace)
+	// Refill the prestarted init once this build's shell has answered its
+	// first command, or after prestartDelay if that takes longer: starting
+	// a Go process sooner competes with the shell's own start on 2 cores.
+	refill := sync.OnceFunc(func() { h.schedulePrestart(0) })
+	timer := time.AfterFunc(prestartDelay, refill)
+	sb.afterFirst = func() { timer.Stop(); refill() }
+	return sb, nil
 }
 
 // logStartTimes logs where the startup time went (debug level), as offsets

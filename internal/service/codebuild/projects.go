@@ -42,17 +42,24 @@ type ProjectOutput struct {
 }
 
 // projectNameRE is CodeBuild's project name pattern (the model's, anchored).
-var projectNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9\-_]{1,149}$`)
+var projectNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9\-_]+$`)
 
 // roleRE accepts an IAM role ARN, or a bare role name as CodeBuild does.
-var roleRE = regexp.MustCompile(`^(arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[\w+=,.@\-/]{1,512}|[\w+=,.@\-]{1,64})$`)
+// Lengths are checked apart: a bounded repetition like {1,512} compiles
+// into a program large enough to slow every start of the binary (and every
+// sandbox init is this binary).
+var roleRE = regexp.MustCompile(`^(arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[\w+=,.@\-/]+|[\w+=,.@\-]+)$`)
+
+func validRole(s string) bool {
+	return len(s) <= 600 && roleRE.MatchString(s)
+}
 
 // CreateProject creates a project.
 func (s *Service) CreateProject(ctx context.Context, in *ProjectInput) (*ProjectOutput, error) {
 	if in.Name == "" || in.Source == nil || in.Artifacts == nil || in.Environment == nil || in.ServiceRole == nil {
 		return nil, invalid("name, source, artifacts, environment and serviceRole are required")
 	}
-	if !projectNameRE.MatchString(in.Name) {
+	if len(in.Name) < 2 || len(in.Name) > 150 || !projectNameRE.MatchString(in.Name) {
 		return nil, invalid("Invalid project name: %s", in.Name)
 	}
 	now := model.NewTime(s.now())
@@ -217,7 +224,7 @@ func (s *Service) projectDefaults(p *model.Project) {
 
 // checkProject refuses projects no build could run with.
 func (s *Service) checkProject(p *model.Project) error {
-	if !roleRE.MatchString(p.ServiceRole) {
+	if !validRole(p.ServiceRole) {
 		return invalid("Invalid service role: %s", p.ServiceRole)
 	}
 	if p.Source != nil && p.Source.Type == model.SourceS3 && p.Source.Location == "" {

@@ -141,7 +141,7 @@ type CreateSecretOutput struct {
 // CreateSecret creates a secret, with a first version when a value is
 // given. Repeating a request with the same token and value is harmless.
 func (s *Service) CreateSecret(ctx context.Context, in *CreateSecretInput) (*CreateSecretOutput, error) {
-	if !nameRE.MatchString(in.Name) {
+	if len(in.Name) > 512 || !nameRE.MatchString(in.Name) {
 		return nil, validation(msgBadName)
 	}
 	if len(in.AddReplicaRegions) > 0 {

@@ -1,0 +1,119 @@
+// Command hangarbench measures a real `hangar server` from the outside, the
+// way users meet it, and prints one table: metric, Hangar's median (min–max),
+// the peer's median where there is one, the ratio and the bar.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// result is one row of the table.
+type result struct {
+	Metric     string  `json:"metric"`
+	Unit       string  `json:"unit"`
+	Runs       int     `json:"runs"`
+	Median     float64 `json:"median"`
+	Min        float64 `json:"min"`
+	Max        float64 `json:"max"`
+	Peer       string  `json:"peer,omitempty"`
+	PeerMedian float64 `json:"peerMedian,omitempty"`
+	Bar        string  `json:"bar,omitempty"`
+	Note       string  `json:"note,omitempty"`
+}
+
+// summarize turns samples into a result row.
+func summarize(metric, unit string, samples []float64) result {
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	r := result{Metric: metric, Unit: unit, Runs: len(s)}
+	if len(s) > 0 {
+		r.Median = s[len(s)/2]
+		if len(s)%2 == 0 {
+			r.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+		}
+		r.Min, r.Max = s[0], s[len(s)-1]
+	}
+	return r
+}
+
+// benchmark is one measurement.
+type benchmark struct {
+	name string
+	run  func(ctx context.Context, env *env) ([]result, error)
+}
+
+func benchmarks() []benchmark {
+	return []benchmark{
+		{"start", benchStartToFirstCommand},
+		{"api", benchBatchGetBuilds},
+	}
+}
+
+func main() {
+	hangar := flag.String("hangar", "hangar", "path of the hangar binary to measure")
+	only := flag.String("only", "", "comma-separated benchmarks to run (default: all)")
+	out := flag.String("json", "", "also write the results as JSON to this file")
+	flag.Parse()
+
+	ctx := context.Background()
+	want := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		if n != "" {
+			want[n] = true
+		}
+	}
+	var results []result
+	for _, b := range benchmarks() {
+		if len(want) > 0 && !want[b.name] {
+			continue
+		}
+		e, err := startEnv(ctx, *hangar)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hangarbench:", err)
+			os.Exit(1)
+		}
+		rs, err := b.run(ctx, e)
+		e.close()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "hangarbench: %s: %v\n", b.name, err)
+			os.Exit(1)
+		}
+		results = append(results, rs...)
+	}
+	printTable(results)
+	if *out != "" {
+		b, _ := json.MarshalIndent(results, "", "  ")
+		if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "hangarbench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func printTable(results []result) {
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "metric\thangar median\t(min–max)\truns\tpeer\tpeer median\tratio\tbar")
+	for _, r := range results {
+		peer, pm, ratio := "-", "-", "-"
+		if r.Peer != "" {
+			peer = r.Peer
+			pm = fmt.Sprintf("%.3g %s", r.PeerMedian, r.Unit)
+			if r.PeerMedian > 0 {
+				ratio = fmt.Sprintf("%.2f×", r.Median/r.PeerMedian)
+			}
+		}
+		fmt.Fprintf(w, "%s\t%.3g %s\t(%.3g–%.3g)\t%d\t%s\t%s\t%s\t%s\n", r.Metric, r.Median, r.Unit, r.Min, r.Max, r.Runs, peer, pm, ratio, r.Bar)
+	}
+	w.Flush()
+}
+
+// ms converts a duration to milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
