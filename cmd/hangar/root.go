@@ -34,7 +34,15 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd())
+	g := &globals{}
+	g.register(root)
+	root.AddCommand(
+		newServerCmd(),
+		// The remote run and its companions.
+		newRunCmd(g), newLogsCmd(g), newStopCmd(g), newBuildsCmd(g), newStatusCmd(g),
+		// Set-up and configuration.
+		newBootstrapCmd(g), newConfigCmd(g), newParamCmd(g), newSecretCmd(g), newEndpointCmd(g),
+	)
 	return root
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangarci/hangar/internal/server"
+	"github.com/hangarci/hangar/internal/target"
 )
 
 func newServerCmd() *cobra.Command {
@@ -22,7 +23,7 @@ func newServerCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.StateDir == "" {
-				d, err := server.DefaultStateDir()
+				d, err := target.DefaultStateDir()
 				if err != nil {
 					return &exitError{code: exitUsage, err: err}
 				}
@@ -52,6 +53,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region named in ARNs")
 	f.IntVar(&cfg.MaxRunning, "max-builds", 0, "most builds running at once (0: no limit)")
 	f.DurationVar(&cfg.Minute, "minute", time.Minute, "length of one minute of build and queue timeouts; for tests only")
+	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "stop after this long without requests or builds (0: never)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.MarkHidden("minute")
 	return cmd

@@ -124,5 +124,7 @@ func (rt *runtime) writeClientFiles(ctx context.Context, endpoint string) error 
 	if _, _, err := rt.runnerKey(ctx); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(rt.cfg.StateDir, endpointFile), []byte(endpoint+"\n"), 0o600)
+	// The pid lets a client tell a live runner from a stale file whose port
+	// another process now holds.
+	return writeFileAtomic(filepath.Join(rt.cfg.StateDir, endpointFile), []byte(fmt.Sprintf("%s\n%d\n", endpoint, os.Getpid())), 0o600)
 }

@@ -36,6 +36,7 @@ type runtime struct {
 	runner  *runner.Runner
 	sched   *scheduler.Scheduler
 	handler *awsapi.Mux
+	act     activity
 }
 
 // Files and directories in the state dir.

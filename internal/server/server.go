@@ -27,6 +27,9 @@ type Config struct {
 	Minute time.Duration
 	// MaxRunning caps builds running at once (0: no cap).
 	MaxRunning int
+	// IdleTimeout, when not zero, stops the runner once it has served no
+	// request and run no build for that long (the embedded target).
+	IdleTimeout time.Duration
 	// Ready, if set, is called with the endpoint URL once the listener is
 	// serving.
 	Ready func(endpoint string)
@@ -48,11 +51,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("make state dir %s: %w", cfg.StateDir, err)
 	}
+	lock, err := lockState(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	rt, err := open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer rt.close()
+	rt.act.last.Store(time.Now().UnixNano())
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -64,7 +73,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           rt.handler,
+		Handler:           rt.act.wrap(rt.handler),
 		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
@@ -79,10 +88,25 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(endpoint)
 	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	var idle <-chan time.Time
+	if cfg.IdleTimeout > 0 {
+		t := time.NewTicker(min(cfg.IdleTimeout/4, 5*time.Second))
+		defer t.Stop()
+		idle = t.C
+	}
+wait:
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+			break wait
+		case now := <-idle:
+			if rt.idleSince(now) >= cfg.IdleTimeout {
+				cfg.Log.Info("runner idle, stopping", "idle", cfg.IdleTimeout)
+				break wait
+			}
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -97,15 +121,3 @@ func Run(ctx context.Context, cfg Config) error {
 	return shutdownErr
 }
 
-// DefaultStateDir is where a runner keeps its state unless told otherwise:
-// $XDG_STATE_HOME/hangar, else ~/.local/state/hangar.
-func DefaultStateDir() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "hangar"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("find the state dir: %w", err)
-	}
-	return filepath.Join(home, ".local", "state", "hangar"), nil
-}
