@@ -257,3 +257,31 @@ func (b *Build) Phase(t string) *BuildPhase {
 
 // Done reports whether the build has finished.
 func (b *Build) Done() bool { return b.BuildComplete }
+
+// Fleet is a CodeBuild reserved-capacity fleet.
+type Fleet struct {
+	Arn                  string          `json:"arn"`
+	Name                 string          `json:"name"`
+	ID                   string          `json:"id"`
+	Created              *Time           `json:"created,omitempty"`
+	LastModified         *Time           `json:"lastModified,omitempty"`
+	Status               *FleetStatus    `json:"status,omitempty"`
+	BaseCapacity         int             `json:"baseCapacity"`
+	EnvironmentType      string          `json:"environmentType"`
+	ComputeType          string          `json:"computeType"`
+	ComputeConfiguration json.RawMessage `json:"computeConfiguration,omitempty"`
+	ScalingConfiguration json.RawMessage `json:"scalingConfiguration,omitempty"`
+	OverflowBehavior     string          `json:"overflowBehavior,omitempty"`
+	VpcConfig            json.RawMessage `json:"vpcConfig,omitempty"`
+	ProxyConfiguration   json.RawMessage `json:"proxyConfiguration,omitempty"`
+	ImageID              string          `json:"imageId,omitempty"`
+	FleetServiceRole     string          `json:"fleetServiceRole,omitempty"`
+	Tags                 []Tag           `json:"tags,omitempty"`
+}
+
+// FleetStatus is a fleet's state.
+type FleetStatus struct {
+	StatusCode string `json:"statusCode"`
+	Context    string `json:"context,omitempty"`
+	Message    string `json:"message,omitempty"`
+}

@@ -14,6 +14,7 @@ var migrations = []string{
 	schemaParams,
 	schemaSecrets,
 	schemaKeys,
+	schemaFleets,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -79,6 +79,11 @@ func (s *Service) API(validate func(op string, body []byte) *awsapi.Error) *awsa
 	awsapi.Handle(api, "ListBuilds", s.ListBuilds)
 	awsapi.Handle(api, "ListBuildsForProject", s.ListBuildsForProject)
 	awsapi.Handle(api, "BatchDeleteBuilds", s.BatchDeleteBuilds)
+	awsapi.Handle(api, "CreateFleet", s.CreateFleet)
+	awsapi.Handle(api, "UpdateFleet", s.UpdateFleet)
+	awsapi.Handle(api, "DeleteFleet", s.DeleteFleet)
+	awsapi.Handle(api, "BatchGetFleets", s.BatchGetFleets)
+	awsapi.Handle(api, "ListFleets", s.ListFleets)
 	return api
 }
 
