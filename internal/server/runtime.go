@@ -244,3 +244,14 @@ func (o objectFiles) OpenObject(ctx context.Context, bucket, key string) (*os.Fi
 	}
 	return o.blobs.Open(obj.Blob)
 }
+
+func (o objectFiles) BlobFile(ctx context.Context, bucket, key, sha256 string) (string, error) {
+	obj, err := o.db.Object(ctx, bucket, key)
+	if err != nil {
+		return "", fmt.Errorf("look up s3://%s/%s: %w", bucket, key, err)
+	}
+	if obj.Blob != sha256 {
+		return "", fmt.Errorf("s3://%s/%s does not hold the content %s", bucket, key, sha256)
+	}
+	return o.blobs.Path(obj.Blob)
+}

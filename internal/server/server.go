@@ -120,4 +120,3 @@ wait:
 	os.Remove(filepath.Join(cfg.StateDir, endpointFile))
 	return shutdownErr
 }
-

@@ -1,0 +1,58 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hangarci/hangar/internal/model"
+	"github.com/hangarci/hangar/internal/pack"
+)
+
+// Content-addressed sources: the client uploads each distinct file once as
+// s3://<bucket>/blobs/<sha256> and a manifest of the tree as
+// s3://<bucket>/sources/<sha256>.hangar-manifest.json; the build's source
+// location names the manifest, and the runner rebuilds the tree from the
+// blobs it already holds.
+const (
+	manifestSuffix = ".hangar-manifest.json"
+	blobPrefix     = "blobs/"
+	// maxManifest bounds what is read before parsing (about 1M entries).
+	maxManifest = 256 << 20
+)
+
+// fetchManifest assembles the tree a manifest describes into dir.
+func (run *buildRun) fetchManifest(ctx context.Context, bucket, key, dir string) outcome {
+	loc := bucket + "/" + key
+	f, err := run.r.cfg.Objects.OpenObject(ctx, bucket, key)
+	var oe *ObjectError
+	if errors.As(err, &oe) {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("%s: %s for primary source and source version %s", oe.Code, oe.Message, loc)}
+	}
+	if err != nil {
+		return fault("fetch source manifest %s: %v", loc, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxManifest+1))
+	f.Close()
+	if err != nil {
+		return fault("read source manifest %s: %v", loc, err)
+	}
+	if len(data) > maxManifest {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("source manifest %s is larger than %d bytes", loc, maxManifest)}
+	}
+	m, err := pack.ParseManifest(data)
+	if err != nil {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source manifest %s: %v", loc, err)}
+	}
+	blob := func(hash string) (string, error) {
+		return run.r.cfg.Objects.BlobFile(ctx, bucket, blobPrefix+hash, hash)
+	}
+	if err := pack.Assemble(ctx, m, dir, blob); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx)
+		}
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("assemble source %s: %v", loc, err)}
+	}
+	return succeeded
+}
