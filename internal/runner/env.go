@@ -46,10 +46,12 @@ func (run *buildRun) environment(ctx context.Context, spec *buildspec.Spec, p pa
 	for _, kv := range spec.Env.SecretsManager {
 		entries = append(entries, entry{kv.Name, kv.Value, model.EnvSecretsManager})
 	}
+	buildVars := 0 // the last buildVars entries are the build's (project + overrides)
 	if e := run.b.Environment; e != nil {
 		for _, v := range e.EnvironmentVariables {
 			entries = append(entries, entry{v.Name, v.Value, v.Type})
 		}
+		buildVars = len(e.EnvironmentVariables)
 	}
 	var paramNames []string
 	for _, e := range entries {
@@ -90,6 +92,14 @@ func (run *buildRun) environment(ctx context.Context, spec *buildspec.Spec, p pa
 	}
 	for _, e := range entries {
 		set(e.name, e.value)
+	}
+	// CodeBuild does not export Parameter Store and Secrets Manager
+	// variables of the build project (StartBuild overrides are the same
+	// list); the buildspec's own parameter-store and secrets-manager names
+	// may be exported. The entry that won decides.
+	run.noExport = map[string]bool{}
+	for i, e := range entries {
+		run.noExport[e.name] = i >= len(entries)-buildVars && e.typ != model.EnvPlaintext && e.typ != ""
 	}
 
 	b := run.b

@@ -190,11 +190,11 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 	if st := run.fetchSource(ctx, p.hostSrc); !st.ok() {
 		return nil, st
 	}
-	spec, where, st := run.loadBuildspec(ctx, p)
+	// loadBuildspec logs "YAML location is …" itself, as soon as it has the file.
+	spec, _, st := run.loadBuildspec(ctx, p)
 	if !st.ok() {
 		return nil, st
 	}
-	run.agent("YAML location is %s", where)
 	run.agent("Processing environment variables")
 	env, st := run.environment(ctx, spec, p)
 	if !st.ok() {
@@ -371,14 +371,16 @@ func (run *buildRun) uploadArtifacts(ctx context.Context, spec *buildspec.Spec) 
 }
 
 // exportVariables reads env.exported-variables from the shell into the
-// build. CodeBuild does not export AWS_* names.
+// build. CodeBuild does not export AWS_* names, nor the project's
+// PARAMETER_STORE and SECRETS_MANAGER variables (they would show their
+// values in BatchGetBuilds); such names are left out silently.
 func (run *buildRun) exportVariables(spec *buildspec.Spec) {
 	if run.shell == nil || len(spec.Env.ExportedVariables) == 0 {
 		return
 	}
 	var names []string
 	for _, n := range spec.Env.ExportedVariables {
-		if validName(n) && !strings.HasPrefix(n, "AWS_") {
+		if validName(n) && !strings.HasPrefix(n, "AWS_") && !run.noExport[n] {
 			names = append(names, n)
 		}
 	}

@@ -41,6 +41,10 @@ type Sandboxes interface {
 type Objects interface {
 	// OpenObject opens the object's bytes, or returns an *ObjectError.
 	OpenObject(ctx context.Context, bucket, key string) (*os.File, error)
+	// BlobFile returns the path of a read-only file holding the object's
+	// bytes, checking that their SHA-256 is sha256; files are copied from
+	// it, never changed.
+	BlobFile(ctx context.Context, bucket, key, sha256 string) (string, error)
 }
 
 // ObjectError is an S3 error fetching a source (NoSuchBucket, NoSuchKey).
@@ -165,6 +169,10 @@ type buildRun struct {
 	unkill  func() bool // cancels the kill-on-cancel hook
 	dir     string
 	status  string // final status when not SUCCEEDED
+
+	// noExport holds the names env.exported-variables may not export: the
+	// project's PARAMETER_STORE and SECRETS_MANAGER variables.
+	noExport map[string]bool
 }
 
 // save writes the build as it is now.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,9 @@ func (run *buildRun) fetchSource(ctx context.Context, dir string) outcome {
 	bucket, key, ok := splitS3Location(src.Location)
 	if !ok {
 		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("Invalid S3 source location %q: expected bucket/key", src.Location)}
+	}
+	if strings.HasSuffix(key, manifestSuffix) {
+		return run.fetchManifest(ctx, bucket, key, dir)
 	}
 	f, err := run.r.cfg.Objects.OpenObject(ctx, bucket, key)
 	var oe *ObjectError
@@ -95,14 +99,34 @@ func (run *buildRun) loadBuildspec(ctx context.Context, p paths) (*buildspec.Spe
 		var err error
 		data, err = readInTree(p.hostSrc, rel)
 		if err != nil {
-			return nil, where, outcome{model.StatusFailed, codeYAML, "YAML file does not exist"}
+			return nil, where, outcome{model.StatusFailed, codeYAML, buildspecReadError(where, err)}
 		}
 	}
+	// CodeBuild names the file once it has it, before parsing: a YAML
+	// error follows this line, a missing file does not.
+	run.agent("YAML location is %s", where)
 	spec, err := buildspec.Parse(data)
 	if err != nil {
 		return nil, where, outcome{model.StatusFailed, codeYAML, err.Error()}
 	}
 	return spec, where, succeeded
+}
+
+// buildspecReadError is the YAML_FILE_ERROR message for a buildspec that
+// cannot be read from the source, named by where the build sees it. A
+// missing file reads as in current CodeBuild logs ("stat /codebuild/output/
+// src…/src/buildspec.yml: no such file or directory"; the old agent's "YAML
+// file does not exist" is gone); anything else (a directory, a link out of
+// the source) says what was wrong with that path.
+func buildspecReadError(where string, err error) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return "stat " + where + ": no such file or directory"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Sprintf("read %s: %v", where, err)
 }
 
 // isInlineBuildspec tells inline YAML from a path: a path is one line
