@@ -66,12 +66,7 @@ func (s *Service) Resolve(ctx context.Context, ref string) (string, error) {
 	out, err := s.getValue(ctx, r.SecretID, r.VersionID, r.VersionStage)
 	if err != nil {
 		if e, ok := awsapi.AsError(err); ok {
-			switch e.Code {
-			case "ResourceNotFoundException":
-				return "", fmt.Errorf("secret %s: %s: %w", r.SecretID, e.Message, ErrNotFound)
-			default:
-				return "", fmt.Errorf("secret %s: %s", r.SecretID, e.Message)
-			}
+			return "", &resolveError{code: e.Code, msg: e.Message, id: r.SecretID}
 		}
 		return "", fmt.Errorf("resolve secret %s: %w", r.SecretID, err)
 	}
@@ -98,4 +93,21 @@ func (s *Service) Resolve(ctx context.Context, ref string) (string, error) {
 		return "", nil
 	}
 	return string(raw), nil
+}
+
+// resolveError is a Secrets Manager refusal as a build log shows it,
+// "<Exception>: <message>" as in CodeBuild's "Secrets Manager Error"
+// context, plus the secret id so the user knows which reference failed.
+type resolveError struct{ code, msg, id string }
+
+func (e *resolveError) Error() string {
+	return fmt.Sprintf("%s: %s (secret-id %s)", e.code, e.msg, e.id)
+}
+
+// Unwrap makes errors.Is(err, ErrNotFound) hold for a missing secret.
+func (e *resolveError) Unwrap() error {
+	if e.code == "ResourceNotFoundException" {
+		return ErrNotFound
+	}
+	return nil
 }

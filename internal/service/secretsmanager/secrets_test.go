@@ -495,8 +495,8 @@ func TestResolve(t *testing.T) {
 		notFound bool
 		msg      string
 	}{
-		{"missing", true, "secret missing: Secrets Manager can't find the specified secret."},
-		{"missing:key", true, "secret missing"},
+		{"missing", true, "ResourceNotFoundException: Secrets Manager can't find the specified secret. (secret-id missing)"},
+		{"missing:key", true, "(secret-id missing)"},
 		{"build/creds:nokey", true, `secret build/creds has no key "nokey" in its JSON value`},
 		{"plain:key", false, `secret plain: its value is not a JSON object, so key "key" cannot be looked up`},
 		{"build/creds:user:AWSPENDING", true, "staging label: AWSPENDING"},
