@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hangarci/hangar/internal/awsapi"
 	"github.com/hangarci/hangar/internal/blobstore"
@@ -18,10 +19,12 @@ import (
 	"github.com/hangarci/hangar/internal/scheduler"
 	"github.com/hangarci/hangar/internal/seal"
 	"github.com/hangarci/hangar/internal/service/codebuild"
+	iamsvc "github.com/hangarci/hangar/internal/service/iam"
 	logsvc "github.com/hangarci/hangar/internal/service/logs"
 	s3svc "github.com/hangarci/hangar/internal/service/s3"
 	"github.com/hangarci/hangar/internal/service/secretsmanager"
 	"github.com/hangarci/hangar/internal/service/ssm"
+	stssvc "github.com/hangarci/hangar/internal/service/sts"
 	"github.com/hangarci/hangar/internal/store"
 )
 
@@ -35,6 +38,8 @@ type runtime struct {
 	host    *sandbox.Host
 	runner  *runner.Runner
 	sched   *scheduler.Scheduler
+	iam     *iamsvc.Service
+	sts     *stssvc.Service
 	handler *awsapi.Mux
 	act     activity
 }
@@ -142,6 +147,18 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 	logsAPI.Validate = lv.Validate
 	rt.handler.HandleJSON(logsAPI)
 	rt.handler.HandleS3(s3)
+
+	if rt.iam, err = iamsvc.New(iamsvc.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log}); err != nil {
+		return nil, fmt.Errorf("start IAM: %w", err)
+	}
+	rt.sts = stssvc.New(stssvc.Config{IAM: rt.iam, DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
+	for _, api := range []func() (*awsapi.QueryService, error){rt.iam.API, rt.sts.API} {
+		q, err := api()
+		if err != nil {
+			return nil, fmt.Errorf("start the Query APIs: %w", err)
+		}
+		rt.handler.HandleQuery(q)
+	}
 	ok = true
 	return rt, nil
 }
@@ -186,29 +203,39 @@ func (rt *runtime) recover(ctx context.Context) error {
 	return nil
 }
 
-// keyStore verifies requests against the access keys in the store.
+// keyStore verifies requests against the access keys in the store:
+// temporary credentials (ASIA…) from STS, IAM users' keys, and the runner's
+// own keys, which alone are admin.
 type keyStore struct{ rt *runtime }
 
 func (k keyStore) LookupAccessKey(ctx context.Context, id string) (awsapi.AccessKey, error) {
-	key, err := k.rt.db.AccessKeyByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && key.Status != "Active" {
+	if strings.HasPrefix(id, "ASIA") {
+		return k.rt.sts.LookupAccessKey(ctx, id)
+	}
+	key, err := k.rt.iam.LookupAccessKey(ctx, id)
+	if !errors.Is(err, awsapi.ErrUnknownAccessKey) {
+		return key, err
+	}
+	rk, err := k.rt.db.IAMAccessKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (rk.UserID != "" || rk.Status != "Active") {
 		return awsapi.AccessKey{}, fmt.Errorf("access key %s: %w", id, awsapi.ErrUnknownAccessKey)
 	}
 	if err != nil {
 		return awsapi.AccessKey{}, fmt.Errorf("look up access key %s: %w", id, err)
 	}
-	secret, err := k.rt.seal.Open(key.Secret)
+	secret, err := k.rt.seal.Open(rk.Secret)
 	if err != nil {
 		return awsapi.AccessKey{}, fmt.Errorf("unseal access key %s: %w", id, err)
 	}
+	names := model.Names{Region: k.rt.cfg.Region, Account: model.Account}
 	return awsapi.AccessKey{
 		SecretAccessKey: string(secret),
 		Caller: awsapi.Caller{
 			AccessKeyID: id,
 			AccountID:   model.Account,
-			UserName:    key.User,
-			ARN:         fmt.Sprintf("arn:aws:iam::%s:user/%s", model.Account, key.User),
-			Admin:       key.User == runnerUser,
+			UserName:    rk.UserName,
+			ARN:         names.UserArn("/", rk.UserName),
+			Admin:       true,
 		},
 	}, nil
 }

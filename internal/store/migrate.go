@@ -15,6 +15,7 @@ var migrations = []string{
 	schemaSecrets,
 	schemaKeys,
 	schemaFleets,
+	schemaIAM,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

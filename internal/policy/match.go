@@ -1,0 +1,75 @@
+package policy
+
+// Match reports whether value matches an IAM wildcard pattern: '*' matches
+// any run of characters (none included), '?' any one character. It is case
+// sensitive, as IAM matches resources; use MatchFold for actions.
+func Match(pattern, value string) bool { return match(pattern, value, false) }
+
+// MatchFold is Match without regard to ASCII case, as IAM matches actions
+// ("S3:getobject" matches "s3:Get*").
+func MatchFold(pattern, value string) bool { return match(pattern, value, true) }
+
+// match is the classic linear-backtracking glob: on a mismatch it retries
+// from the last '*', so it runs in O(len(pattern)*len(value)) at worst and
+// never recurses.
+func match(pattern, value string, fold bool) bool {
+	eq := func(a, b byte) bool {
+		if fold {
+			return lower(a) == lower(b)
+		}
+		return a == b
+	}
+	p, v := 0, 0
+	star, mark := -1, 0
+	for v < len(value) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] != '*' && eq(pattern[p], value[v])):
+			p++
+			v++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, v
+			p++
+		case star >= 0:
+			p = star + 1
+			mark++
+			v = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// MatchesAction reports whether the statement applies to action, honouring
+// Action and NotAction.
+func (s *Statement) MatchesAction(action string) bool {
+	if len(s.NotAction) > 0 {
+		return !anyMatch(s.NotAction, action, true)
+	}
+	return anyMatch(s.Action, action, true)
+}
+
+// MatchesResource reports whether the statement applies to resource,
+// honouring Resource and NotResource. A statement with neither (a trust
+// policy's) applies to every resource.
+func (s *Statement) MatchesResource(resource string) bool {
+	switch {
+	case len(s.NotResource) > 0:
+		return !anyMatch(s.NotResource, resource, false)
+	case len(s.Resource) > 0:
+		return anyMatch(s.Resource, resource, false)
+	}
+	return !s.Has("Resource")
+}
+
+func anyMatch(patterns []string, value string, fold bool) bool {
+	for _, p := range patterns {
+		if match(p, value, fold) {
+			return true
+		}
+	}
+	return false
+}
