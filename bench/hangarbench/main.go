@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// hangarPath is the binary under test (-hangar).
+var hangarPath = flag.String("hangar", "hangar", "path of the hangar binary to measure")
+
 // result is one row of the table.
 type result struct {
 	Metric     string  `json:"metric"`
@@ -54,11 +57,13 @@ func benchmarks() []benchmark {
 	return []benchmark{
 		{"start", benchStartToFirstCommand},
 		{"api", benchBatchGetBuilds},
+		{"run", benchRunTrue},
+		{"upload", benchSecondRun},
 	}
 }
 
 func main() {
-	hangar := flag.String("hangar", "hangar", "path of the hangar binary to measure")
+	hangar := hangarPath
 	only := flag.String("only", "", "comma-separated benchmarks to run (default: all)")
 	out := flag.String("json", "", "also write the results as JSON to this file")
 	flag.Parse()

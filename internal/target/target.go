@@ -73,7 +73,6 @@ func Open(ctx context.Context, opts Options) (*Target, error) {
 	t := &Target{Kind: opts.Kind}
 	loads := []func(*config.LoadOptions) error{
 		config.WithRegion(opts.Region),
-		config.WithHTTPClient(httpClient{&http.Client{}}),
 	}
 	switch opts.Kind {
 	case Embedded, "":
@@ -115,6 +114,9 @@ func Open(ctx context.Context, opts Options) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS settings: %w", err)
 	}
+	// Wrapped after loading: the SDK applies AWS_CA_BUNDLE only to the
+	// client it builds itself (and fails on any other).
+	cfg.HTTPClient = httpClient{cfg.HTTPClient}
 	t.Config = cfg
 	return t, nil
 }
@@ -148,7 +150,7 @@ func (t *Target) S3() *s3.Client {
 // and the transport closes the connection under the response being read.
 // A runner on loopback wins that race often. Hiding WriteTo makes the
 // transport use Read, whose EOF after Close is harmless.
-type httpClient struct{ c *http.Client }
+type httpClient struct{ c aws.HTTPClient }
 
 func (h httpClient) Do(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
