@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -223,4 +224,93 @@ func cloneUnsupported(err error) bool {
 		errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EINVAL) ||
 		errors.Is(err, syscall.ENOTTY) || errors.Is(err, syscall.ENOSYS) ||
 		errors.Is(err, syscall.EPERM)
+}
+
+// AssembleLinked recreates the tree of m in dst like Assemble, but hard
+// links each file from fileFor(hash, mode), which must return a file with
+// exactly that content and mode. It is for trees nobody writes to — a
+// read-only lower layer that builds see through an overlay, which copies a
+// file up before any change — so sharing inodes between trees is safe and
+// placing a file costs one link(2).
+func AssembleLinked(ctx context.Context, m *Manifest, dst string, fileFor func(hash string, mode uint32) (string, error)) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("assemble %s: %w", dst, err)
+	}
+	if err := emptyDir(dst); err != nil {
+		return fmt.Errorf("assemble %s: %w", dst, err)
+	}
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return fmt.Errorf("assemble %s: %w", dst, err)
+	}
+	defer root.Close()
+	// Validate refuses paths with "..", absolute paths and entries below
+	// symlinks, and symlinks are made last, so joining paths onto dst for
+	// link(2) stays inside dst.
+	for i := range m.Entries {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		e := &m.Entries[i]
+		switch e.Type {
+		case TypeDir:
+			if err := root.Mkdir(e.Path, 0o700); err != nil {
+				return fmt.Errorf("assemble %s: %w", dst, err)
+			}
+		case TypeFile:
+			src, err := fileFor(e.SHA256, e.Mode)
+			if err != nil {
+				return fmt.Errorf("assemble %s: %s: %w", dst, e.Path, err)
+			}
+			if err := os.Link(src, filepath.Join(dst, filepath.FromSlash(e.Path))); err != nil {
+				return fmt.Errorf("assemble %s: %w", dst, err)
+			}
+		}
+	}
+	for i := range m.Entries {
+		if e := &m.Entries[i]; e.Type == TypeSymlink {
+			if err := root.Symlink(e.Target, e.Path); err != nil {
+				return fmt.Errorf("assemble %s: %w", dst, err)
+			}
+		}
+	}
+	for i := len(m.Entries) - 1; i >= 0; i-- {
+		if e := &m.Entries[i]; e.Type == TypeDir {
+			if err := root.Chmod(e.Path, fs.FileMode(e.Mode)); err != nil {
+				return fmt.Errorf("assemble %s: %w", dst, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CopyFile copies the blob at src to a new file dst with the given mode,
+// reflinking where the filesystem can.
+func CopyFile(src, dst string, mode uint32) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	var tryClone atomic.Bool
+	tryClone.Store(true)
+	if err := fillFile(out, in, fi.Size(), &tryClone, &assembleStats{}); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Chmod(fs.FileMode(mode)); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

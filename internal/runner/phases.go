@@ -190,6 +190,29 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 	if st := run.fetchSource(ctx, p.hostSrc); !st.ok() {
 		return nil, st
 	}
+	binds := []sandbox.Bind{
+		{Source: p.hostSrc, Target: p.src},
+		{Source: filepath.Join(run.dir, "tmp"), Target: p.tmp},
+		{Source: filepath.Join(run.dir, "home"), Target: p.home},
+	}
+	var overlays []sandbox.Overlay
+	if run.tree != "" {
+		// A cached tree: the build sees it through an overlay whose upper
+		// layer is its own, and the buildspec is read from the tree.
+		o := sandbox.Overlay{Lower: run.tree}
+		for _, d := range []struct {
+			p    *string
+			name string
+		}{{&o.Upper, "upper"}, {&o.Work, "work"}, {&o.Merged, "merged"}} {
+			*d.p = filepath.Join(run.dir, d.name)
+			if err := os.Mkdir(*d.p, 0o755); err != nil {
+				return nil, fault("make overlay dir: %v", err)
+			}
+		}
+		overlays = []sandbox.Overlay{o}
+		binds[0].Source = o.Merged
+		p.hostSrc = run.tree
+	}
 	// loadBuildspec logs "YAML location is …" itself, as soon as it has the file.
 	spec, _, st := run.loadBuildspec(ctx, p)
 	if !st.ok() {
@@ -214,13 +237,10 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 		Limits:       limitsFor(b.Environment),
 		ReadOnlyRoot: true,
 		Hide:         []string{run.r.cfg.StateDir},
-		Binds: []sandbox.Bind{
-			{Source: p.hostSrc, Target: p.src},
-			{Source: filepath.Join(run.dir, "tmp"), Target: p.tmp},
-			{Source: filepath.Join(run.dir, "home"), Target: p.home},
-		},
-		Output: run.log,
-		Logger: run.r.cfg.Log,
+		Binds:        binds,
+		Overlays:     overlays,
+		Output:       run.log,
+		Logger:       run.r.cfg.Log,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -450,6 +470,13 @@ func (run *buildRun) cleanup() {
 	if run.unkill != nil {
 		run.unkill()
 	}
+	defer func() {
+		// The tree goes back to the cache only once the sandbox that
+		// mounted it is gone.
+		if run.releaseTree != nil {
+			run.releaseTree()
+		}
+	}()
 	if run.shell != nil {
 		run.shell.Kill(0)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -18,6 +18,7 @@ import (
 	"github.com/hangarci/hangar/internal/logstore"
 	"github.com/hangarci/hangar/internal/model"
 	"github.com/hangarci/hangar/internal/sandbox"
+	"github.com/hangarci/hangar/internal/sourcecache"
 )
 
 // Shell is a build's persistent shell in its sandbox.
@@ -79,8 +80,10 @@ type Config struct {
 	Sandboxes Sandboxes
 	Logs      *logstore.Store
 	Objects   Objects
-	Params    Params
-	Secrets   Secrets
+	// Sources caches assembled source trees; nil assembles a copy per build.
+	Sources *sourcecache.Cache
+	Params  Params
+	Secrets Secrets
 	// Minute is how long a "minute" of timeoutInMinutes lasts. It is one
 	// minute except in tests, which shorten it.
 	Minute time.Duration
@@ -167,8 +170,12 @@ type buildRun struct {
 	secrets []string // resolved values masked in the log
 	shell   Shell
 	unkill  func() bool // cancels the kill-on-cancel hook
-	dir     string
-	status  string // final status when not SUCCEEDED
+	// tree is a cached source tree the build sees through an overlay, and
+	// releaseTree gives it back to the cache.
+	tree        string
+	releaseTree func()
+	dir         string
+	status      string // final status when not SUCCEEDED
 
 	// noExport holds the names env.exported-variables may not export: the
 	// project's PARAMETER_STORE and SECRETS_MANAGER variables.

@@ -137,6 +137,9 @@ func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 }
 
 func (h *Host) startFallback(spec Spec, nonce, ctlDir string, cg *cgroup) (*Sandbox, error) {
+	if len(spec.Overlays) > 0 {
+		return nil, fmt.Errorf("start sandbox %s: overlays need an isolated sandbox (%w)", spec.ID, ErrUnsupported)
+	}
 	if err := writeShellScript(ctlDir, ctlDir, nonce); err != nil {
 		return nil, err
 	}
@@ -417,7 +420,7 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir str
 	is := initSpec{
 		ID: spec.ID, Nonce: nonce, Shell: spec.Shell, Env: spec.Env, Dir: spec.Dir,
 		CtlDir: ctlDir, TmpDir: spec.TmpDir, User: spec.User, ReadOnlyRoot: spec.ReadOnlyRoot,
-		Privileged: spec.Privileged, Hide: spec.Hide, Binds: spec.Binds,
+		Privileged: spec.Privileged, Hide: spec.Hide, Binds: spec.Binds, Overlays: spec.Overlays,
 		LeftoverGrace: h.opts.LeftoverGrace, ForceRemountRO: h.opts.ForceRemountRO,
 	}
 	msg, err := json.Marshal(is)

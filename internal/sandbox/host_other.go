@@ -35,6 +35,9 @@ func (h *Host) start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		os.RemoveAll(ctlDir)
 		return nil, err
 	}
+	if len(spec.Overlays) > 0 {
+		return nil, fmt.Errorf("start sandbox %s: overlays need an isolated sandbox (%w)", spec.ID, ErrUnsupported)
+	}
 	d, outR, err := startDirect(directConfig{spec: spec, ctlDir: ctlDir, nonce: nonce, leftoverGrace: h.opts.LeftoverGrace})
 	if err != nil {
 		os.RemoveAll(ctlDir)

@@ -58,6 +58,7 @@ type initSpec struct {
 	Privileged     bool
 	Hide           []string
 	Binds          []Bind
+	Overlays       []Overlay
 	LeftoverGrace  time.Duration
 	ForceRemountRO bool
 }

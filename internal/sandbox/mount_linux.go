@@ -65,6 +65,17 @@ func setupMounts(s *initSpec) (err error) {
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 
+	// Overlays first, while their layers are visible: Hide may cover them.
+	for _, o := range s.Overlays {
+		opts, err := overlayOptions(o)
+		if err != nil {
+			return err
+		}
+		if err := mount("overlay", o.Merged, "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+			return fmt.Errorf("overlay on %s: %w", o.Merged, err)
+		}
+	}
+
 	// Open every source first: Hide may cover it (the build's dirs usually
 	// live under the runner's hidden state dir).
 	var fds []int
@@ -544,4 +555,15 @@ func mountsUnder(p string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// overlayOptions renders an overlay's mount options; the option syntax has
+// no escape for ',' and ':' in lowerdir, so paths holding them are refused.
+func overlayOptions(o Overlay) (string, error) {
+	for _, p := range []string{o.Lower, o.Upper, o.Work, o.Merged} {
+		if !filepath.IsAbs(p) || strings.ContainsAny(p, ",:\\\x00") {
+			return "", fmt.Errorf("overlay path %q must be absolute, without ',', ':' or '\\'", p)
+		}
+	}
+	return "lowerdir=" + o.Lower + ",upperdir=" + o.Upper + ",workdir=" + o.Work, nil
 }

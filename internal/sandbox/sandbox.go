@@ -49,6 +49,14 @@ type Bind struct {
 	ReadOnly bool
 }
 
+// Overlay is an overlay filesystem (lowerdir, upperdir, workdir) mounted on
+// Merged inside the sandbox's own mount namespace, before Hide and Binds
+// apply: the host never sees the mount, and it ends with the sandbox. Use
+// Merged as a Bind source to place it. Isolated sandboxes only.
+type Overlay struct {
+	Lower, Upper, Work, Merged string // host paths; Merged an empty directory
+}
+
 // Spec describes one sandbox (one build).
 type Spec struct {
 	ID    string   // build uuid; names the cgroup "<parent>/<ID>" and the control dir
@@ -68,6 +76,7 @@ type Spec struct {
 	Privileged bool
 	Hide       []string // host paths made empty and inaccessible inside
 	Binds      []Bind
+	Overlays   []Overlay
 	// Output receives every byte the commands write to stdout/stderr
 	// (merged), in order. It is written from one goroutine of the sandbox,
 	// also between and after Runs (background jobs) until Close returns; a

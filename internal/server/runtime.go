@@ -25,6 +25,7 @@ import (
 	"github.com/hangarci/hangar/internal/service/secretsmanager"
 	"github.com/hangarci/hangar/internal/service/ssm"
 	stssvc "github.com/hangarci/hangar/internal/service/sts"
+	"github.com/hangarci/hangar/internal/sourcecache"
 	"github.com/hangarci/hangar/internal/store"
 )
 
@@ -108,6 +109,10 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 	params := ssm.New(ssm.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
 	secrets := secretsmanager.New(secretsmanager.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
 
+	sources, err := sourcecache.Open(filepath.Join(dir, "sources"), sourcecache.Options{Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
 	rt.runner = runner.New(runner.Config{
 		StateDir:  dir,
 		WorkDir:   work,
@@ -116,6 +121,7 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 		Sandboxes: hostSandboxes{host},
 		Logs:      rt.logs,
 		Objects:   objectFiles{db: rt.db, blobs: rt.blobs},
+		Sources:   sources,
 		Params:    params,
 		Secrets:   secrets,
 		Minute:    cfg.Minute,

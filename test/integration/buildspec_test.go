@@ -1006,7 +1006,7 @@ phases:
 			status: types.StatusTypeFailed,
 			phases: downloadFailed,
 			// Hangar's wording; CodeBuild's is "<exception>: <message>".
-			failed: map[string][2]string{"DOWNLOAD_SOURCE": {"Secrets Manager Error", `re:.*hangar/bs/no-such-secret.*can't find the specified secret.*`}},
+			failed: map[string][2]string{"DOWNLOAD_SOURCE": {"Secrets Manager Error", `re:ResourceNotFoundException: Secrets Manager can't find the specified secret\. \(secret-id hangar/bs/no-such-secret\)`}},
 			notLog: []string{"build ran"},
 		},
 		{
