@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hangarci/hangar/internal/bootstrap"
 	"github.com/hangarci/hangar/internal/envrules"
 	"github.com/hangarci/hangar/internal/pack"
 	"github.com/hangarci/hangar/internal/remote"
@@ -155,13 +156,17 @@ func runRun(cmd *cobra.Command, g *globals, rf *runFlags, argv []string, created
 				return nil, remote.Place{}, err
 			}
 			opened := time.Now()
-			res, err := bootstrapEnsure(ctx, t, cfg, stderr)
+			res, err := bootstrap.Ensure(ctx, t, cfg, stderr)
 			log.Debug("connected", "open", opened.Sub(began), "bootstrap", time.Since(opened))
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, remote.Place{}, ctx.Err()
 				}
-				return nil, remote.Place{}, &remote.Error{Code: remote.ExitRunner, Err: fmt.Errorf("bootstrap: %w", err)}
+				code := remote.ExitRunner
+				if errors.Is(err, bootstrap.ErrConfig) {
+					code = exitUsage
+				}
+				return nil, remote.Place{}, &remote.Error{Code: code, Err: fmt.Errorf("bootstrap: %w", err)}
 			}
 			place := remote.Place{Bucket: res.Bucket, Project: res.Project}
 			if rf.lambda {
