@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -43,6 +45,9 @@ func (run *buildRun) fetchManifest(ctx context.Context, bucket, key, dir string)
 	if len(data) > maxManifest {
 		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("source manifest %s is larger than %d bytes", loc, maxManifest)}
 	}
+	if data, err = gunzipManifest(data); err != nil {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source manifest %s: %v", loc, err)}
+	}
 	m, err := pack.ParseManifest(data)
 	if err != nil {
 		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source manifest %s: %v", loc, err)}
@@ -71,4 +76,24 @@ func (run *buildRun) fetchManifest(ctx context.Context, bucket, key, dir string)
 		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("assemble source %s: %v", loc, err)}
 	}
 	return succeeded
+}
+
+// gunzipManifest returns a manifest sent gzipped (clients compress it) as
+// JSON, within the size bound; JSON passes through.
+func gunzipManifest(data []byte) ([]byte, error) {
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		return data, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxManifest+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > maxManifest {
+		return nil, fmt.Errorf("larger than %d bytes uncompressed", maxManifest)
+	}
+	return out, nil
 }
