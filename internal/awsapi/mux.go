@@ -130,6 +130,15 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sw.Write([]byte(`{"status":"ok"}` + "\n"))
 		return
 	}
+	if r.ContentLength == 0 && r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		// net/http sends "100 Continue" only when a handler reads a body,
+		// so never for an empty one. botocore, answered without it, keeps
+		// that answer's status line for the connection and reads the next
+		// answer on it with the stale one: the aws CLI then hangs for its
+		// one-minute read timeout (e.g. `aws s3 cp` of an empty file, then
+		// any upload on the same connection). S3 sends it; so do we.
+		w.WriteHeader(http.StatusContinue)
+	}
 	m.next.ServeHTTP(sw, r)
 }
 

@@ -1,9 +1,11 @@
 package awsapi
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -169,5 +171,42 @@ func TestPresignedSTS(t *testing.T) {
 	resp, body = do(t, srv, req)
 	if resp.StatusCode != 403 || !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code><Message>Signature expired") {
 		t.Fatalf("expired presigned STS: %d %s", resp.StatusCode, body)
+	}
+}
+
+// An empty request that expects "100 Continue" gets it before the final
+// answer, even when that answer is a refusal: botocore, answered without
+// it, reads the next answer on the connection with a stale status line and
+// hangs until its read timeout.
+func TestEmptyBodyGets100Continue(t *testing.T) {
+	srv := newTestServer(t, false)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	read := func() *http.Response {
+		t.Helper()
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	io.WriteString(conn, "PUT /bucket/empty HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n")
+	if resp := read(); resp.StatusCode != http.StatusContinue {
+		t.Fatalf("first answer %d, want 100 Continue", resp.StatusCode)
+	}
+	if resp := read(); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("final answer %d, want 403 (unsigned)", resp.StatusCode)
+	}
+	// The connection stays usable; without Expect there is no 100.
+	io.WriteString(conn, "GET /bucket/empty HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp := read(); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("next answer %d, want 403", resp.StatusCode)
 	}
 }

@@ -100,6 +100,13 @@ func TestValidateJSON(t *testing.T) {
 			"1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{"logs", "GetLogEvents", `{"logStreamName":"s","startFromHead":true,"limit":10001}`, "InvalidParameterException",
 			"1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"},
+		// The Go SDK sends startFromHead on FilterLogEvents, which botocore
+		// models only on GetLogEvents (modelgen's extraMembers); its type
+		// is still checked, and other unknown members are still refused.
+		{"logs", "FilterLogEvents", `{"logGroupName":"g","startFromHead":true}`, "", ""},
+		{"logs", "FilterLogEvents", `{"logGroupName":"g","startFromHead":"yes"}`, "SerializationException",
+			"STRING_VALUE can not be converted to a Boolean at 'startFromHead'"},
+		{"logs", "FilterLogEvents", `{"logGroupName":"g","fromHead":true}`, "SerializationException", `Unrecognized field "fromHead"`},
 		// Unknown operations are left to the service (UnknownOperationException).
 		{"logs", "DeleteEverything", `{"x":1}`, "", ""},
 	}

@@ -108,17 +108,20 @@ func (db *DB) ListProjects(ctx context.Context, order ProjectOrder, skip, limit 
 	return scanStrings(rows)
 }
 
-// DeleteProject removes a project and its builds. Missing projects are not
-// an error (CodeBuild's DeleteProject is idempotent).
+// DeleteProject removes a project and its finished builds. Missing projects
+// are not an error (CodeBuild's DeleteProject is idempotent). Builds still
+// running are left to finish; while any is left, the project's build
+// numbers are kept too, so a project made again under the name never
+// reuses their numbers.
 func (db *DB) DeleteProject(ctx context.Context, name string) error {
 	return db.tx(ctx, func(t *sql.Tx) error {
 		if _, err := t.ExecContext(ctx, `DELETE FROM projects WHERE name = ?`, name); err != nil {
 			return err
 		}
-		if _, err := t.ExecContext(ctx, `DELETE FROM build_numbers WHERE project = ?`, name); err != nil {
+		if _, err := t.ExecContext(ctx, `DELETE FROM builds WHERE project = ? AND complete = 1`, name); err != nil {
 			return err
 		}
-		_, err := t.ExecContext(ctx, `DELETE FROM builds WHERE project = ? AND complete = 1`, name)
+		_, err := t.ExecContext(ctx, `DELETE FROM build_numbers WHERE project = ? AND NOT EXISTS (SELECT 1 FROM builds WHERE project = ?)`, name, name)
 		return err
 	})
 }

@@ -6,22 +6,31 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // hangarBin is the hangar binary built once for the whole package.
@@ -52,9 +61,13 @@ type Runner struct {
 	State    string // state dir
 	Endpoint string
 	Args     []string // extra server flags
-	cmd      *exec.Cmd
-	done     chan struct{}
-	stderr   *bytes.Buffer
+	// Startup is how long the last Start took from starting the process
+	// to reading its "endpoint:" line.
+	Startup time.Duration
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error // how the process ended, once done is closed
+	stderr  *bytes.Buffer
 }
 
 // StartRunner starts a runner with a fresh state dir; it is stopped when the
@@ -78,6 +91,7 @@ func (r *Runner) Start() {
 	}
 	r.stderr = new(bytes.Buffer)
 	cmd.Stderr = r.stderr
+	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("start hangar server: %v", err)
 	}
@@ -91,7 +105,7 @@ func (r *Runner) Start() {
 		}
 		close(lines)
 	}()
-	go func() { cmd.Wait(); close(r.done) }()
+	go func() { r.waitErr = cmd.Wait(); close(r.done) }()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -100,6 +114,7 @@ func (r *Runner) Start() {
 				r.t.Fatalf("hangar server exited before it was ready:\n%s", r.stderr)
 			}
 			if ep, found := strings.CutPrefix(line, "endpoint: "); found {
+				r.Startup = time.Since(began)
 				r.Endpoint = ep
 				go func() {
 					for range lines {
@@ -113,7 +128,8 @@ func (r *Runner) Start() {
 	}
 }
 
-// Stop stops the runner with SIGTERM and waits for it.
+// Stop stops the runner with SIGTERM and waits for it; ExitErr then says
+// how it ended.
 func (r *Runner) Stop() {
 	if r.cmd == nil || r.cmd.Process == nil {
 		return
@@ -131,6 +147,10 @@ func (r *Runner) Stop() {
 	}
 	r.cmd = nil
 }
+
+// ExitErr is how the last runner process ended (nil: exit status 0), once
+// Stop or Kill9 returned.
+func (r *Runner) ExitErr() error { return r.waitErr }
 
 // Kill9 kills the runner with SIGKILL, as a crash would.
 func (r *Runner) Kill9() {
@@ -198,7 +218,7 @@ func (r *Runner) CLIEnv() []string {
 // the exit code.
 func (r *Runner) AWS(args ...string) (stdout, stderr string, code int) {
 	r.t.Helper()
-	cmd := exec.Command("aws", append([]string{"--endpoint-url", r.Endpoint, "--output", "json"}, args...)...)
+	cmd := exec.Command(awsCommand(), append([]string{"--endpoint-url", r.Endpoint, "--output", "json"}, args...)...)
 	cmd.Env = r.CLIEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -212,10 +232,30 @@ func (r *Runner) AWS(args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), 0
 }
 
+// awsCommand and python3Command are the aws CLI and python3 on PATH. When
+// they are pyenv shims, the programs behind the shims are run instead: the
+// shim costs over a second a call on a busy machine.
+var (
+	awsCommand     = sync.OnceValue(func() string { return unshim("aws") })
+	python3Command = sync.OnceValue(func() string { return unshim("python3") })
+)
+
+func unshim(name string) string {
+	p, err := exec.LookPath(name)
+	if err != nil || !strings.Contains(p, "/.pyenv/shims/") {
+		return name
+	}
+	out, err := exec.Command("pyenv", "which", name).Output()
+	if err != nil {
+		return name
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // Python runs a python3 script (with boto3) against the runner.
 func (r *Runner) Python(script string) (stdout, stderr string, code int) {
 	r.t.Helper()
-	cmd := exec.Command("python3", "-c", script)
+	cmd := exec.Command(python3Command(), "-c", script)
 	cmd.Env = r.CLIEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -227,4 +267,118 @@ func (r *Runner) Python(script string) (stdout, stderr string, code int) {
 		r.t.Fatalf("run python3: %v", err)
 	}
 	return out.String(), errb.String(), 0
+}
+
+// Key is an access key pair.
+type Key struct{ ID, Secret string }
+
+// Key returns the runner's own access key, read from its credentials file.
+func (r *Runner) Key() Key {
+	r.t.Helper()
+	b, err := os.ReadFile(r.CredentialsFile())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var k Key
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, _ := strings.Cut(line, "=")
+		switch strings.TrimSpace(name) {
+		case "aws_access_key_id":
+			k.ID = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			k.Secret = strings.TrimSpace(v)
+		}
+	}
+	if k.ID == "" || k.Secret == "" {
+		r.t.Fatalf("no key in %s:\n%s", r.CredentialsFile(), b)
+	}
+	return k
+}
+
+// Raw is a response to a raw HTTP request.
+type Raw struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends a raw request to the runner, signed with SigV4 for service
+// (the signing name) with key unless key is nil, and reads the answer.
+func (r *Runner) Do(key *Key, service, method, path string, header http.Header, body []byte) Raw {
+	r.t.Helper()
+	req, err := http.NewRequest(method, r.Endpoint+path, bytes.NewReader(body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if key != nil {
+		sum := sha256.Sum256(body)
+		creds := aws.Credentials{AccessKeyID: key.ID, SecretAccessKey: key.Secret}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.t.Fatalf("read %s %s: %v", method, path, err)
+	}
+	return Raw{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// JSONCall sends a JSON 1.1 request (X-Amz-Target target) signed with the
+// runner's key for the service the target prefix names.
+func (r *Runner) JSONCall(target string, body []byte) Raw {
+	r.t.Helper()
+	k := r.Key()
+	return r.Do(&k, signingName(target), http.MethodPost, "/", JSONHeader(target), body)
+}
+
+// JSONHeader is the header of a JSON 1.1 request.
+func JSONHeader(target string) http.Header {
+	return http.Header{"X-Amz-Target": {target}, "Content-Type": {"application/x-amz-json-1.1"}}
+}
+
+// signingName maps an X-Amz-Target prefix to its SigV4 signing name.
+func signingName(target string) string {
+	prefix, _, _ := strings.Cut(target, ".")
+	switch prefix {
+	case "CodeBuild_20161006":
+		return "codebuild"
+	case "Logs_20140328":
+		return "logs"
+	case "AmazonSSM":
+		return "ssm"
+	default:
+		return "secretsmanager"
+	}
+}
+
+// Account is the account id a runner puts in ARNs.
+const Account = "000000000000"
+
+// WantAPIError fails unless err is an AWS API error with code whose
+// message contains msg.
+func WantAPIError(t testing.TB, err error, code, msg string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want %s error, got %v", code, err)
+	}
+	if ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), msg) {
+		t.Fatalf("want %s containing %q, got %s: %q", code, msg, ae.ErrorCode(), ae.ErrorMessage())
+	}
+}
+
+// NoClientValidation removes the SDK's client-side input validation, so a
+// request missing required members reaches the server.
+func NoClientValidation(s *middleware.Stack) error {
+	_, err := s.Initialize.Remove("OperationInputValidation")
+	return err
 }

@@ -87,6 +87,9 @@ func (s *Service) StartBuild(ctx context.Context, in *StartBuildInput) (*BuildOu
 	if err := checkEnvVars(in.EnvironmentVariablesOverride); err != nil {
 		return nil, err
 	}
+	if err := checkCompute(buildEnvironment(project, in)); err != nil {
+		return nil, err
+	}
 	req, err := json.Marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
@@ -220,18 +223,9 @@ func (s *Service) newBuild(ctx context.Context, p *model.Project, in *StartBuild
 	src.BuildStatusConfig = orRaw(in.BuildStatusConfigOverride, src.BuildStatusConfig)
 	b.Source = &src
 
-	env := model.ProjectEnvironment{}
-	if p.Environment != nil {
-		env = *p.Environment
-	}
-	if in.EnvironmentTypeOverride != "" {
-		env.Type = in.EnvironmentTypeOverride
-	}
+	env := *buildEnvironment(p, in)
 	if in.ImageOverride != "" {
 		env.Image = in.ImageOverride
-	}
-	if in.ComputeTypeOverride != "" {
-		env.ComputeType = in.ComputeTypeOverride
 	}
 	if in.PrivilegedModeOverride != nil {
 		env.PrivilegedMode = in.PrivilegedModeOverride
@@ -243,9 +237,6 @@ func (s *Service) newBuild(ctx context.Context, p *model.Project, in *StartBuild
 		env.ImagePullCredentialsType = in.ImagePullCredentialsTypeOverride
 	}
 	env.RegistryCredential = orRaw(in.RegistryCredentialOverride, env.RegistryCredential)
-	if in.FleetOverride != nil && in.FleetOverride.FleetArn != "" {
-		env.Fleet = in.FleetOverride
-	}
 	env.EnvironmentVariables = mergeVars(env.EnvironmentVariables, in.EnvironmentVariablesOverride)
 	b.Environment = &env
 
@@ -281,6 +272,26 @@ func (s *Service) newBuild(ctx context.Context, p *model.Project, in *StartBuild
 		b.Logs.S3Logs = logs.S3Logs
 	}
 	return b
+}
+
+// buildEnvironment returns a copy of the project's environment with the
+// request's environment type, compute type and fleet overrides: what
+// decides where the build runs.
+func buildEnvironment(p *model.Project, in *StartBuildInput) *model.ProjectEnvironment {
+	env := model.ProjectEnvironment{}
+	if p.Environment != nil {
+		env = *p.Environment
+	}
+	if in.EnvironmentTypeOverride != "" {
+		env.Type = in.EnvironmentTypeOverride
+	}
+	if in.ComputeTypeOverride != "" {
+		env.ComputeType = in.ComputeTypeOverride
+	}
+	if in.FleetOverride != nil && in.FleetOverride.FleetArn != "" {
+		env.Fleet = in.FleetOverride
+	}
+	return &env
 }
 
 // artifactLocation is the build's artifact location as CodeBuild shows it.

@@ -234,6 +234,22 @@ func (s *Service) checkProject(p *model.Project) error {
 		if err := checkEnvVars(e.EnvironmentVariables); err != nil {
 			return err
 		}
+		if err := checkCompute(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCompute refuses a Lambda compute type on a container environment
+// type and the other way round, as CodeBuild does: neither pair can run.
+// With a fleet the environment type is the fleet's, so it is not checked.
+func checkCompute(e *model.ProjectEnvironment) error {
+	if e.Fleet != nil && e.Fleet.FleetArn != "" {
+		return nil
+	}
+	if model.IsLambdaCompute(e.ComputeType) != model.IsLambdaEnvironment(e.Type) {
+		return invalid("Invalid compute type %s for environment type %s: Lambda compute types (BUILD_LAMBDA_*) run only on LINUX_LAMBDA_CONTAINER or ARM_LAMBDA_CONTAINER, and those environment types only with a Lambda compute type", e.ComputeType, e.Type)
 	}
 	return nil
 }

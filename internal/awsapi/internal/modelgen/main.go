@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -34,6 +35,20 @@ type service struct {
 	name       string
 	version    string
 	operations []string
+}
+
+// extraMembers are members that AWS SDKs newer than the botocore on these
+// machines send, but that botocore's model lacks. Request validation
+// refuses members the model does not know, so without these those SDKs'
+// requests would fail. Keep the list short, say who sends each member, and
+// drop an entry once botocore has it (an entry botocore already has is
+// skipped). The shape an extra member refers to must be in the model.
+var extraMembers = map[string]map[string][]outMember{
+	"logs": {
+		// aws-sdk-go-v2/service/cloudwatchlogs v1.92 sends startFromHead
+		// on FilterLogEvents; botocore 1.43 models it on GetLogEvents only.
+		"FilterLogEventsRequest": {{Name: "startFromHead", Shape: "StartFromHead"}},
+	},
 }
 
 var services = []service{
@@ -249,10 +264,30 @@ func generate(path string, svc service, botocore string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("shape %s: %w", name, err)
 		}
+		refs = append(refs, addExtra(s, extraMembers[svc.name][name])...)
 		out.Shapes[name] = s
 		queue = append(queue, refs...)
 	}
+	for name := range extraMembers[svc.name] {
+		if _, ok := out.Shapes[name]; !ok {
+			return nil, fmt.Errorf("extra members for shape %s, which no served operation uses", name)
+		}
+	}
 	return encode(out)
+}
+
+// addExtra adds the extra members s lacks and returns the shapes they
+// refer to.
+func addExtra(s *outShape, extra []outMember) []string {
+	var refs []string
+	for _, m := range extra {
+		if slices.ContainsFunc(s.Members, func(have outMember) bool { return have.Name == m.Name }) {
+			continue
+		}
+		s.Members = append(s.Members, m)
+		refs = append(refs, m.Shape)
+	}
+	return refs
 }
 
 func convertShape(raw json.RawMessage) (*outShape, []string, error) {
