@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild/types"
+
+	"github.com/hangarci/hangar/internal/target"
 )
 
 // env is a runner started for one benchmark, on a fresh state dir.
@@ -66,6 +68,7 @@ func startEnv(ctx context.Context, bin string, args ...string) (*env, error) {
 		e.close()
 		return nil, err
 	}
+	e.cfg.HTTPClient = target.WrapHTTPClient(e.cfg.HTTPClient)
 	return e, nil
 }
 

@@ -187,6 +187,9 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 	run.agent("Phase is DOWNLOAD_SOURCE")
 	p := run.paths()
 	run.agent("CODEBUILD_SRC_DIR=%s", p.src)
+	if err := run.flush(); err != nil {
+		return nil, fault("%v", err)
+	}
 	if st := run.fetchSource(ctx, p.hostSrc); !st.ok() {
 		return nil, st
 	}
@@ -357,6 +360,9 @@ func (run *buildRun) runCommands(ctx context.Context, spec *buildspec.Spec, cmds
 			// 0.1 runs each command in a shell of its own.
 			script = "(\n" + cmd + "\n)"
 		}
+		if err := run.flush(); err != nil {
+			return fault("%v", err)
+		}
 		code, err := run.shell.Run(ctx, script)
 		run.log.Flush()
 		if err != nil {
@@ -447,6 +453,10 @@ func (run *buildRun) finalize(ctx context.Context) error {
 	}
 	st := succeeded
 	if run.shell != nil {
+		// Closing can wait on background processes: show FINALIZING meanwhile.
+		if err := run.flush(); err != nil {
+			return err
+		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		err := run.shell.Close(cctx)
 		cancel()

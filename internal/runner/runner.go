@@ -168,6 +168,7 @@ type buildRun struct {
 	mu      sync.Mutex // guards b while the log follower might read it
 	log     *logstore.LineWriter
 	secrets []string // resolved values masked in the log
+	dirty   bool     // changed since the last save
 	shell   Shell
 	unkill  func() bool // cancels the kill-on-cancel hook
 	// tree is a cached source tree the build sees through an overlay, and
@@ -184,6 +185,7 @@ type buildRun struct {
 
 // save writes the build as it is now.
 func (run *buildRun) save() error {
+	run.dirty = false
 	body, err := json.Marshal(run.b)
 	if err != nil {
 		return fmt.Errorf("encode build %s: %w", run.b.ID, err)
@@ -221,9 +223,26 @@ func (run *buildRun) endPhase(status, code, message string) {
 }
 
 // beginPhase starts phase t (after the previous one ended) and saves.
+//
+// Saving is what makes a state visible (the API reads the store), so a
+// state must be saved before anything that takes time — a command, a
+// source download, the end of the build — and that is where flush is
+// called. Phases that begin and end with nothing slow in between (empty
+// INSTALL and PRE_BUILD, say) are written in one save with what follows:
+// nothing could have observed them in between. This keeps SQLite writes off
+// the path from StartBuild to the first command.
 func (run *buildRun) beginPhase(t string) error {
 	run.b.Phases = append(run.b.Phases, model.BuildPhase{PhaseType: t, StartTime: run.now().Ptr()})
 	run.b.CurrentPhase = t
+	run.dirty = true
+	return nil
+}
+
+// flush saves the build if it changed since the last save.
+func (run *buildRun) flush() error {
+	if !run.dirty {
+		return nil
+	}
 	return run.save()
 }
 

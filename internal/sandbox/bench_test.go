@@ -124,7 +124,10 @@ func waitPrestarted(h *Host) {
 	}
 	for i := 0; i < 2000; i++ {
 		h.poolMu.Lock()
-		p := h.pool
+		var p *initProc
+		if len(h.pool) > 0 {
+			p = h.pool[0]
+		}
 		h.poolMu.Unlock()
 		if p != nil {
 			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.cmd.Process.Pid)); string(b) == "hangar-init\n" {

@@ -74,8 +74,9 @@ func (h *Host) probeIsolation() {
 		p.discard()
 	default:
 		h.poolMu.Lock()
-		h.pool = p
+		h.pool = append(h.pool, p)
 		h.poolMu.Unlock()
+		h.schedulePrestart(0)
 	}
 }
 
@@ -325,19 +326,21 @@ func (h *Host) spawnInit(cgFD int) (*initProc, error) {
 
 // takePrestarted returns the init started ahead of time, if there is a live one.
 func (h *Host) takePrestarted() *initProc {
-	h.poolMu.Lock()
-	p := h.pool
-	h.pool = nil
-	h.poolMu.Unlock()
-	if p == nil {
-		return nil
-	}
-	select {
-	case <-p.doneCh:
-		p.discard()
-		return nil
-	default:
-		return p
+	for {
+		h.poolMu.Lock()
+		if len(h.pool) == 0 {
+			h.poolMu.Unlock()
+			return nil
+		}
+		p := h.pool[0]
+		h.pool = h.pool[1:]
+		h.poolMu.Unlock()
+		select {
+		case <-p.doneCh:
+			p.discard() // died while waiting; try the next
+		default:
+			return p
+		}
 	}
 }
 
@@ -345,46 +348,56 @@ func (h *Host) takePrestarted() *initProc {
 // refill of the prestarted init waiting (see startNamespaced).
 const prestartDelay = 50 * time.Millisecond
 
-// schedulePrestart starts one init ahead of time, so the next Start skips the
-// clone, exec and Go runtime start. It joins the build's cgroups by pid.
+// schedulePrestart tops the pool of inits started ahead of time up to
+// Prestart, so the next Starts skip the clone, exec and Go runtime start
+// (tens of ms: this binary's package initialisation is heavy). A
+// prestarted init joins the build's cgroups by pid.
 func (h *Host) schedulePrestart(delay time.Duration) {
 	if h.opts.NoPrestart || h.isolationDisabled() {
 		return
 	}
+	size := h.opts.Prestart
+	if size <= 0 {
+		size = 2
+	}
 	h.poolMu.Lock()
-	if h.closed || h.pool != nil || h.poolBusy {
+	n := size - len(h.pool) - h.poolBusy
+	if h.closed || n <= 0 {
 		h.poolMu.Unlock()
 		return
 	}
-	h.poolBusy = true
+	h.poolBusy += n
 	h.poolMu.Unlock()
 	go func() {
 		time.Sleep(delay)
-		p, err := h.spawnInit(0)
-		h.poolMu.Lock()
-		h.poolBusy = false
-		if err == nil && !h.closed {
-			h.pool, p = p, nil
-		}
-		h.poolMu.Unlock()
-		if p != nil {
-			p.discard()
-		}
-		if err != nil {
-			h.log.Debug("prestart sandbox init", "err", err)
+		// One at a time: on 2 cores, parallel Go starts only slow each other.
+		for range n {
+			p, err := h.spawnInit(0)
+			h.poolMu.Lock()
+			h.poolBusy--
+			if err == nil && !h.closed {
+				h.pool, p = append(h.pool, p), nil
+			}
+			h.poolMu.Unlock()
+			if p != nil {
+				p.discard()
+			}
+			if err != nil {
+				h.log.Debug("prestart sandbox init", "err", err)
+			}
 		}
 	}()
 }
 
-// Close stops the init kept ready for the next build. Running sandboxes are
+// Close stops the inits kept ready for the next builds. Running sandboxes are
 // not affected.
 func (h *Host) Close() error {
 	h.poolMu.Lock()
 	h.closed = true
-	p := h.pool
+	pool := h.pool
 	h.pool = nil
 	h.poolMu.Unlock()
-	if p != nil {
+	for _, p := range pool {
 		p.discard()
 	}
 	return nil

@@ -110,7 +110,10 @@ type HostOptions struct {
 	// ForceRemountRO makes ReadOnlyRoot use per-mount remounts instead of
 	// mount_setattr (for kernels < 5.12; also lets tests cover that path).
 	ForceRemountRO bool
-	// NoPrestart disables keeping one sandbox init started ahead of time
+	// Prestart is how many sandbox inits are kept started ahead of time
+	// (default 2, so builds started back to back each find one ready).
+	Prestart int
+	// NoPrestart disables keeping sandbox inits started ahead of time
 	// (it saves the next Start the init's exec and Go runtime start).
 	NoPrestart bool
 	Logger     *slog.Logger
@@ -126,8 +129,8 @@ type Host struct {
 	cgWarn   sync.Once
 
 	poolMu   sync.Mutex
-	pool     *initProc // an init started ahead of time (Linux)
-	poolBusy bool
+	pool     []*initProc // inits started ahead of time (Linux), oldest first
+	poolBusy int         // inits being started for the pool
 	closed   bool
 }
 

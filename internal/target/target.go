@@ -116,7 +116,7 @@ func Open(ctx context.Context, opts Options) (*Target, error) {
 	}
 	// Wrapped after loading: the SDK applies AWS_CA_BUNDLE only to the
 	// client it builds itself (and fails on any other).
-	cfg.HTTPClient = httpClient{cfg.HTTPClient}
+	cfg.HTTPClient = WrapHTTPClient(cfg.HTTPClient)
 	t.Config = cfg
 	return t, nil
 }
@@ -143,6 +143,10 @@ func (t *Target) STS() *sts.Client { return sts.NewFromConfig(t.Config) }
 func (t *Target) S3() *s3.Client {
 	return s3.NewFromConfig(t.Config, func(o *s3.Options) { o.UsePathStyle = t.Hangar() })
 }
+
+// WrapHTTPClient returns c with the workaround below; every SDK client
+// that talks to a runner on loopback needs it.
+func WrapHTTPClient(c aws.HTTPClient) aws.HTTPClient { return httpClient{c} }
 
 // httpClient works around a race in the SDK (aws/aws-sdk-go-v2#2737): the
 // SDK closes a request body as soon as the response headers arrive; its
