@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -139,9 +140,11 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	scanc, gitc, connc, listc := make(chan scanned, 1), make(chan gitted, 1), make(chan connected, 1), make(chan listed, 1)
 	lctx, stopList := context.WithCancel(ctx)
 	defer stopList()
+	var scanDone atomic.Bool
 	go func() {
 		t := now()
 		m, err := pack.Scan(ctx, o.Root, o.Pack)
+		scanDone.Store(true)
 		scanc <- scanned{m, err, now().Sub(t)}
 	}()
 	go func() {
@@ -155,12 +158,15 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		r.c, r.place, r.err = o.Connect(ctx)
 		r.d = now().Sub(t)
 		connc <- r
-		if r.err != nil || !r.c.Hangar || o.Archive {
+		// Listing the runner's blobs is only needed when it lacks this
+		// tree's manifest. It starts at once while the tree is still being
+		// scanned (big trees: the listing is hidden behind the scan);
+		// otherwise the manifest is asked for first, and a listing would
+		// only compete with that request.
+		if r.err != nil || !r.c.Hangar || o.Archive || scanDone.Load() {
 			close(listc)
 			return
 		}
-		// Listing starts as soon as the runner is there, while the tree
-		// may still be scanned.
 		t = now()
 		have, err := r.c.ListBlobs(lctx, r.place.Bucket)
 		listc <- listed{have, err, now().Sub(t)}
@@ -227,7 +233,12 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 			stopList()
 			res.Upload = UploadStats{Blobs: len(m.Blobs())}
 		} else if err == nil {
-			l := <-listc
+			l, ok := <-listc
+			if !ok { // not listed ahead: list now
+				t := now()
+				l.have, l.err = c.ListBlobs(ctx, place.Bucket)
+				l.d = now().Sub(t)
+			}
 			res.Timings.List = ms(l.d)
 			if err = l.err; err == nil {
 				src, res.Upload, err = c.UploadManifest(ctx, place.Bucket, o.Root, m, l.have)

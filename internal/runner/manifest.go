@@ -48,10 +48,6 @@ func (run *buildRun) fetchManifest(ctx context.Context, bucket, key, dir string)
 	if data, err = gunzipManifest(data); err != nil {
 		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source manifest %s: %v", loc, err)}
 	}
-	m, err := pack.ParseManifest(data)
-	if err != nil {
-		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source manifest %s: %v", loc, err)}
-	}
 	blob := func(hash string) (string, error) {
 		return run.r.cfg.Objects.BlobFile(ctx, bucket, blobPrefix+hash, hash)
 	}
@@ -59,15 +55,20 @@ func (run *buildRun) fetchManifest(ctx context.Context, bucket, key, dir string)
 		// The cache is keyed by the hash of the bytes read, never by the
 		// object's name, which the client chose.
 		sum := sha256.Sum256(data)
-		root, release, err := c.Get(ctx, hex.EncodeToString(sum[:]), m, blob)
+		parse := func() (*pack.Manifest, error) { return pack.ParseManifest(data) }
+		root, release, err := c.Get(ctx, hex.EncodeToString(sum[:]), parse, blob)
 		if err != nil {
 			if ctx.Err() != nil {
 				return interrupted(ctx)
 			}
-			return outcome{model.StatusFailed, codeClient, fmt.Sprintf("assemble source %s: %v", loc, err)}
+			return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source %s: %v", loc, err)}
 		}
 		run.tree, run.releaseTree = root, release
 		return succeeded
+	}
+	m, err := pack.ParseManifest(data)
+	if err != nil {
+		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source manifest %s: %v", loc, err)}
 	}
 	if err := pack.Assemble(ctx, m, dir, blob); err != nil {
 		if ctx.Err() != nil {

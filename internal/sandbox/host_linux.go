@@ -344,9 +344,9 @@ func (h *Host) takePrestarted() *initProc {
 	}
 }
 
-// prestartDelay is the longest a build that has just started keeps the
-// refill of the prestarted init waiting (see startNamespaced).
-const prestartDelay = 50 * time.Millisecond
+// prestartDelay is the longest a running build keeps the refill of the
+// prestarted inits waiting (see startNamespaced).
+const prestartDelay = 500 * time.Millisecond
 
 // schedulePrestart tops the pool of inits started ahead of time up to
 // Prestart, so the next Starts skip the clone, exec and Go runtime start
@@ -483,12 +483,13 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir str
 	go rd.run(p.outR)
 	be := &nsBackend{cmd: cmd, cmdW: p.cmdW, ctlW: ctlW, cg: cg, doneCh: p.doneCh}
 	sb = newSandbox(spec, true, ctlDir, rd, be, h.opts.KillGrace)
-	// Refill the prestarted init once this build's shell has answered its
-	// first command, or after prestartDelay if that takes longer: starting
-	// a Go process sooner competes with the shell's own start on 2 cores.
+	// Refill the prestarted inits once this build is over, or after
+	// prestartDelay if it runs longer: a Go process starting (tens of ms of
+	// CPU) competes on 2 cores with the build's shell and its ending, which
+	// the user waits for; the pool holds another init meanwhile.
 	refill := sync.OnceFunc(func() { h.schedulePrestart(0) })
 	timer := time.AfterFunc(prestartDelay, refill)
-	sb.afterFirst = func() { timer.Stop(); refill() }
+	sb.afterwards = func() { timer.Stop(); refill() }
 	return sb, nil
 }
 

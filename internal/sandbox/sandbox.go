@@ -310,10 +310,11 @@ type Sandbox struct {
 	runMu sync.Mutex // one command at a time
 	seq   uint64
 
-	// afterFirst, if set, is called once when the first command or capture
-	// has been answered (or the sandbox closes first).
-	afterFirst func()
-	firstOnce  sync.Once
+	// afterwards, if set, is called once when the sandbox has closed (or
+	// from a timer, for long builds): it refills the host's prestarted
+	// inits off this build's path.
+	afterwards func()
+	afterOnce  sync.Once
 
 	killed    chan struct{}
 	killOnce  sync.Once
@@ -412,13 +413,12 @@ func readCapped(path string, limit int64) ([]byte, error) {
 func (s *Sandbox) exec(ctx context.Context, command string, mode byte) (int, error) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
-	defer s.first()
 	return s.execLocked(ctx, command, mode)
 }
 
-func (s *Sandbox) first() {
-	if s.afterFirst != nil {
-		s.firstOnce.Do(s.afterFirst)
+func (s *Sandbox) after() {
+	if s.afterwards != nil {
+		s.afterOnce.Do(s.afterwards)
 	}
 }
 
@@ -515,7 +515,7 @@ func (s *Sandbox) Kill(grace time.Duration) {
 // SIGTERM and kills the rest, waits for the output to drain, then removes the
 // cgroup and control dir. It is idempotent.
 func (s *Sandbox) Close(ctx context.Context) error {
-	s.first()
+	defer s.after()
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		s.be.closeInput() // the shell exits once the running command is done

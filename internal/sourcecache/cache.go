@@ -77,7 +77,10 @@ func Open(dir string, opts Options) (*Cache, error) {
 // caller from the manifest's bytes — never taken from a name — is sum) describes,
 // assembling it on first use. blobPath gives the file holding a blob. Call
 // release when the build no longer needs the tree.
-func (c *Cache) Get(ctx context.Context, sum string, m *pack.Manifest, blobPath func(hash string) (string, error)) (root string, release func(), err error) {
+//
+// manifest is called only when the tree must be assembled, so a tree the
+// cache holds costs no parsing.
+func (c *Cache) Get(ctx context.Context, sum string, manifest func() (*pack.Manifest, error), blobPath func(hash string) (string, error)) (root string, release func(), err error) {
 	if !validSum(sum) {
 		return "", nil, fmt.Errorf("source cache: bad manifest hash %q", sum)
 	}
@@ -93,7 +96,11 @@ func (c *Cache) Get(ctx context.Context, sum string, m *pack.Manifest, blobPath 
 	release = sync.OnceFunc(func() { c.release(sum, t) })
 
 	if !ok {
-		t.err = c.assemble(ctx, root, m, blobPath)
+		m, err := manifest()
+		if err == nil {
+			err = c.assemble(ctx, root, m, blobPath)
+		}
+		t.err = err
 		close(t.ready)
 	}
 	select {

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -90,12 +92,24 @@ func Open(ctx context.Context, opts Options) (*Target, error) {
 		}
 		t.Endpoint = ep
 		t.CredentialsFile = filepath.Join(dir, "credentials")
-		// The embedded runner's own key, whatever the user's AWS setup says.
-		loads = append(loads,
-			config.WithSharedCredentialsFiles([]string{t.CredentialsFile}),
-			config.WithSharedConfigProfile("default"),
-			config.WithSharedConfigFiles([]string{}),
-		)
+		// The embedded runner's own key, whatever the user's AWS setup
+		// says, on loopback over http: nothing else of the AWS settings
+		// applies. Building the config here skips LoadDefaultConfig, whose
+		// reading of AWS_CA_BUNDLE alone costs ~10 ms on every run.
+		sc, err := config.LoadSharedConfigProfile(ctx, "default", func(o *config.LoadSharedConfigOptions) {
+			o.CredentialsFiles = []string{t.CredentialsFile}
+			o.ConfigFiles = []string{}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read the embedded runner's key: %w", err)
+		}
+		t.Config = aws.Config{
+			Region:       opts.Region,
+			Credentials:  aws.NewCredentialsCache(credentials.StaticCredentialsProvider{Value: sc.Credentials}),
+			BaseEndpoint: aws.String(t.Endpoint),
+			HTTPClient:   WrapHTTPClient(awshttp.NewBuildableClient()),
+		}
+		return t, nil
 	case Server:
 		if opts.Endpoint == "" {
 			return nil, fmt.Errorf("target server needs an endpoint (endpoint: in hangar.yml or HANGAR_ENDPOINT)")
