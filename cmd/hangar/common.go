@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -69,12 +70,22 @@ func (g *globals) loadConfig(cmd *cobra.Command, extra ...config.Flag) (*config.
 // openTarget reaches the runner the configuration names, starting the
 // embedded one if needed. Failing to reach it is exit code 125.
 func (g *globals) openTarget(ctx context.Context, cfg *config.Config) (*target.Target, error) {
-	t, err := target.Open(ctx, target.Options{
+	opts := target.Options{
 		Kind:     string(cfg.Target),
 		Endpoint: cfg.Endpoint,
 		Region:   cfg.Region,
 		StateDir: g.state,
-	})
+	}
+	// How long a started embedded runner waits with nothing to do before it
+	// stops (default 15m); tests shorten it.
+	if v := os.Getenv("HANGAR_EMBEDDED_IDLE_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("HANGAR_EMBEDDED_IDLE_TIMEOUT: %w", err)}
+		}
+		opts.IdleTimeout = d
+	}
+	t, err := target.Open(ctx, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
