@@ -1,11 +1,9 @@
 package awsapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -177,31 +175,3 @@ func FuzzQueryForm(f *testing.F) {
 		}
 	})
 }
-
-// FuzzChunkedBody feeds arbitrary aws-chunked bodies to the decoder: it
-// must end (with io.EOF or an *Error) without panicking and never hand on
-// more bytes than it was given.
-func FuzzChunkedBody(f *testing.F) {
-	f.Add(vectorBody(vectorChunk1, false)[:200], true)
-	f.Add([]byte("5\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"), false)
-	f.Add([]byte("0;chunk-signature="+vectorFinal+"\r\n\r\n"), true)
-	f.Add([]byte("ffffffffffffffff\r\n"), false)
-	key := deriveSigningKey(vectorSecret, Scope{Date: "20130524", Region: "us-east-1", Service: "s3"})
-	f.Fuzz(func(t *testing.T, body []byte, signed bool) {
-		cr := &chunkedReader{br: bufioReader(body), body: io.NopCloser(nil), want: -1, trailer: make(http.Header)}
-		if signed {
-			cr.verifier = &ChunkVerifier{key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", prev: vectorSeed}
-		}
-		out, err := io.ReadAll(cr)
-		if err != nil {
-			if _, ok := AsError(err); !ok {
-				t.Fatalf("error %v is not an *Error", err)
-			}
-		}
-		if len(out) > len(body) {
-			t.Fatalf("decoded %d bytes from %d", len(out), len(body))
-		}
-	})
-}
-
-func bufioReader(b []byte) *bufio.Reader { return bufio.NewReaderSize(bytes.NewReader(b), 4096) }

@@ -201,7 +201,9 @@ func TestSDKS3(t *testing.T) {
 			body := bytes.Repeat([]byte("hangar "), 20000)
 			// With a checksum asked for, the SDK sends it as a header and a hex
 			// payload hash over HTTP, and over TLS as a trailer of an
-			// aws-chunked body (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+			// aws-chunked body (STREAMING-UNSIGNED-PAYLOAD-TRAILER), which
+			// reaches the handler as sent: decoding it is the S3 service's
+			// job (internal/server tests the two together).
 			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/a b+c.txt"),
 				Body: bytes.NewReader(body), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32})
 			if err != nil {
@@ -209,13 +211,15 @@ func TestSDKS3(t *testing.T) {
 			}
 			srv.objects.mu.Lock()
 			stored := srv.objects.objects["/bkt/dir/a b+c.txt"]
-			trailer := srv.objects.trailers["/bkt/dir/a b+c.txt"]
+			enc := srv.objects.encodings["/bkt/dir/a b+c.txt"]
 			srv.objects.mu.Unlock()
-			if !bytes.Equal(stored, body) {
+			if tls {
+				if !strings.Contains(enc, "aws-chunked") || !bytes.Contains(stored, []byte("\r\nx-amz-checksum-crc32:")) ||
+					len(stored) <= len(body) {
+					t.Fatalf("stored %d bytes with Content-Encoding %q, want the aws-chunked body as sent", len(stored), enc)
+				}
+			} else if !bytes.Equal(stored, body) {
 				t.Fatalf("stored %d bytes, want %d", len(stored), len(body))
-			}
-			if tls && trailer.Get("X-Amz-Checksum-Crc32") == "" {
-				t.Fatalf("trailing checksum not passed on: %v", trailer)
 			}
 			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/a b+c.txt")})
 			if err != nil {
@@ -223,8 +227,8 @@ func TestSDKS3(t *testing.T) {
 			}
 			got, _ := io.ReadAll(out.Body)
 			out.Body.Close()
-			if !bytes.Equal(got, body) {
-				t.Fatalf("GetObject returned %d bytes, want %d", len(got), len(body))
+			if !bytes.Equal(got, stored) {
+				t.Fatalf("GetObject returned %d bytes, want %d", len(got), len(stored))
 			}
 
 			_, err = s3Client(srv.sdkConfig(testKeyID, "wrong", "")).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})

@@ -39,10 +39,9 @@ const (
 )
 
 type authConfig struct {
-	now           func() time.Time
-	maxBody       int64
-	log           *slog.Logger
-	decodeChunked bool
+	now     func() time.Time
+	maxBody int64
+	log     *slog.Logger
 }
 
 // AuthOption configures Authenticate.
@@ -54,10 +53,6 @@ func WithClock(now func() time.Time) AuthOption { return func(c *authConfig) { c
 // WithMaxSignedBody sets the largest body buffered for hashing
 // (DefaultMaxSignedBody by default).
 func WithMaxSignedBody(n int64) AuthOption { return func(c *authConfig) { c.maxBody = n } }
-
-// WithChunkedDecoding makes Authenticate decode aws-chunked S3 bodies
-// itself (see Authenticate) instead of leaving that to the S3 handler.
-func WithChunkedDecoding() AuthOption { return func(c *authConfig) { c.decodeChunked = true } }
 
 // WithAuthLogger sets the logger for refused requests and key store failures.
 func WithAuthLogger(l *slog.Logger) AuthOption { return func(c *authConfig) { c.log = l } }
@@ -80,15 +75,9 @@ func WithAuthLogger(l *slog.Logger) AuthOption { return func(c *authConfig) { c.
 //     end, instead of io.EOF, Read fails with an *Error
 //     XAmzContentSHA256Mismatch (see AsError) if the body is not what was
 //     signed, so a body is trustworthy only once Read returned io.EOF;
-//   - aws-chunked bodies (STREAMING-* payload hashes) are left as sent by
-//     default: the S3 handler decodes them and checks the chunk signatures
+//   - aws-chunked bodies (STREAMING-* payload hashes) are left as sent: the
+//     S3 handler decodes them and checks the chunk and trailer signatures
 //     of signed ones with the request's ChunkVerifier (ChunkVerifierFrom).
-//     With WithChunkedDecoding, Authenticate decodes them itself: chunk and
-//     trailer signatures are verified (a failing chunk fails Read with an
-//     *Error SignatureDoesNotMatch), "aws-chunked" is removed from
-//     Content-Encoding, ContentLength is the decoded length
-//     (X-Amz-Decoded-Content-Length), and trailing headers such as
-//     x-amz-checksum-crc32 are in r.Trailer after io.EOF.
 func Authenticate(keys KeyStore, opts ...AuthOption) func(http.Handler) http.Handler {
 	cfg := authConfig{now: time.Now, maxBody: DefaultMaxSignedBody}
 	for _, o := range opts {
@@ -211,9 +200,7 @@ func (cfg *authConfig) verify(r *http.Request, keys KeyStore) (Caller, Scope, *C
 		if e := checkS3SignedHeaders(r, &sr); e != nil {
 			return Caller{}, Scope{}, nil, e
 		}
-		if chunks, e = cfg.wrapS3Body(r, &sr, payloadHash, signingKey); e != nil {
-			return Caller{}, Scope{}, nil, e
-		}
+		chunks = wrapS3Body(r, &sr, payloadHash, signingKey)
 	}
 
 	caller := key.Caller

@@ -347,7 +347,7 @@ func load(opts Options, in input) (*Config, error) {
 		}
 	})
 	var e errs
-	environ := environMap(opts.Environ)
+	environ := envrules.EnvironMap(opts.Environ)
 	arch := opts.Arch
 	if arch == "" {
 		arch = runtime.GOARCH
@@ -427,20 +427,6 @@ func folderName(root string) string {
 		return "hangar"
 	}
 	return s
-}
-
-func environMap(environ []string) map[string]string {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			continue
-		}
-		if _, dup := m[k]; !dup { // first wins, as os.Getenv
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // envTree is the layer of HANGAR_* variables.

@@ -119,7 +119,7 @@ type Input struct {
 // environmentVariablesOverride), sorted by name: the local variables the
 // rules pass, then Explicit, then Runner, each later source winning.
 func (r *Rules) Overrides(in Input) ([]model.EnvironmentVariable, error) {
-	env := environMap(in.Environ)
+	env := EnvironMap(in.Environ)
 	out := map[string]model.EnvironmentVariable{}
 	var errs []error
 	for _, d := range r.decide(env, in) {
@@ -223,7 +223,7 @@ func joinMatches(ms []Match) string {
 // explicit and runner value, what happens to it and why; sorted by name.
 // Local variables no rule mentions are left out.
 func (r *Rules) Explain(in Input) []Decision {
-	env := environMap(in.Environ)
+	env := EnvironMap(in.Environ)
 	byName := map[string]Decision{}
 	for _, d := range r.decide(env, in) {
 		if d.Action == Passed {
@@ -301,9 +301,10 @@ func owned(name string, runner map[string]string) bool {
 	return RunnerOwned(name)
 }
 
-// environMap turns os.Environ-style entries into a map; the first of
+// EnvironMap turns os.Environ-style entries into a map; the first of
 // duplicate names wins (os.Getenv's rule) and malformed entries are skipped.
-func environMap(environ []string) map[string]string {
+// config reads HANGAR_* with it too, so both see the same value of a name.
+func EnvironMap(environ []string) map[string]string {
 	m := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")

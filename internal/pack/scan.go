@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hangarci/hangar/internal/bytesize"
 )
 
 // DefaultAlwaysRemove returns what Options.AlwaysRemove means when nil
@@ -127,7 +129,7 @@ func Scan(ctx context.Context, root string, opts Options) (*Manifest, error) {
 	if m.Report.Bytes > warn {
 		m.Report.Warnings = append(m.Report.Warnings, fmt.Sprintf(
 			"the tree is %s, over %s: check .gitignore, .hangarignore and always_remove",
-			humanBytes(m.Report.Bytes), humanBytes(warn)))
+			bytesize.Format(m.Report.Bytes), bytesize.Format(warn)))
 	}
 	return m, nil
 }
@@ -588,17 +590,4 @@ func cleanPaths(in []string) ([]string, error) {
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for v := n / unit; v >= unit; v /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

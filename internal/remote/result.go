@@ -182,17 +182,3 @@ func gitLabel(i pack.Info) string {
 	}
 	return " (" + s + ")"
 }
-
-// FormatBytes renders a size: 512 B, 1.5 KB, 200.0 MB.
-func FormatBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/uuid"
 
+	"github.com/hangarci/hangar/internal/bytesize"
 	"github.com/hangarci/hangar/internal/envrules"
 	"github.com/hangarci/hangar/internal/pack"
 )
@@ -214,7 +215,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		fmt.Fprintln(o.Stderr, "hangar: warning:", w)
 	}
 	packed := func() {
-		fmt.Fprintf(o.Stderr, "hangar: packed %s: %d files, %s%s\n", o.Root, m.Report.Files, FormatBytes(m.Report.Bytes), gitLabel(waitGit()))
+		fmt.Fprintf(o.Stderr, "hangar: packed %s: %d files, %s%s\n", o.Root, m.Report.Files, bytesize.Format(m.Report.Bytes), gitLabel(waitGit()))
 	}
 	if !c.Hangar {
 		packed()
@@ -257,7 +258,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	res.Source.Location = src.Location
 	res.BytesSent = res.Upload.BytesSent
 	if o.Verbose {
-		fmt.Fprintf(o.Stderr, "hangar: sent %d of %d blobs, %s in all (%s)\n", res.Upload.BlobsSent, res.Upload.Blobs, FormatBytes(res.Upload.BytesSent), FormatDuration(now().Sub(t)))
+		fmt.Fprintf(o.Stderr, "hangar: sent %d of %d blobs, %s in all (%s)\n", res.Upload.BlobsSent, res.Upload.Blobs, bytesize.Format(res.Upload.BytesSent), FormatDuration(now().Sub(t)))
 	}
 
 	// Start. A Ctrl-C now must not lose the id of a build that did start.

@@ -96,13 +96,7 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 	names := model.Names{Region: cfg.Region, Account: model.Account}
 
 	s3 := s3svc.New(rt.db, rt.blobs, names, cfg.Log)
-	s3.ChunkVerifier = func(r *http.Request) (s3svc.ChunkVerifier, error) {
-		v, ok := awsapi.ChunkVerifierFrom(r.Context())
-		if !ok {
-			return nil, nil
-		}
-		return v, nil
-	}
+	s3.ChunkVerifier = s3ChunkVerifier
 	if _, err := s3.RemoveOrphanBlobs(ctx); err != nil {
 		return nil, fmt.Errorf("remove orphan blobs: %w", err)
 	}
@@ -167,6 +161,17 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 	}
 	ok = true
 	return rt, nil
+}
+
+// s3ChunkVerifier hands the S3 service the ChunkVerifier Authenticate made
+// for a signed aws-chunked request. No verifier is a nil interface, not a
+// nil *awsapi.ChunkVerifier in one.
+func s3ChunkVerifier(r *http.Request) (s3svc.ChunkVerifier, error) {
+	v, ok := awsapi.ChunkVerifierFrom(r.Context())
+	if !ok {
+		return nil, nil
+	}
+	return v, nil
 }
 
 func (rt *runtime) close() {

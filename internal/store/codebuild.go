@@ -196,7 +196,13 @@ const buildCols = `id, project, number, complete, body, plan, COALESCE(token, ''
 
 // Build returns one build.
 func (db *DB) Build(ctx context.Context, id string) (BuildRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+buildCols+` FROM builds WHERE id = ?`, id)
+	return db.firstBuild(ctx, `SELECT `+buildCols+` FROM builds WHERE id = ?`, id)
+}
+
+// firstBuild returns the first build query (over buildCols) finds, or
+// ErrNotFound.
+func (db *DB) firstBuild(ctx context.Context, query string, args ...any) (BuildRow, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return BuildRow{}, err
 	}
@@ -239,18 +245,7 @@ func (db *DB) BuildBodies(ctx context.Context, ids []string) (map[string][]byte,
 // BuildByToken returns the newest build of project started with an
 // idempotency token.
 func (db *DB) BuildByToken(ctx context.Context, project, token string) (BuildRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+buildCols+` FROM builds WHERE project = ? AND token = ? ORDER BY seq DESC LIMIT 1`, project, token)
-	if err != nil {
-		return BuildRow{}, err
-	}
-	bs, err := scanBuilds(rows)
-	if err != nil {
-		return BuildRow{}, err
-	}
-	if len(bs) == 0 {
-		return BuildRow{}, ErrNotFound
-	}
-	return bs[0], nil
+	return db.firstBuild(ctx, `SELECT `+buildCols+` FROM builds WHERE project = ? AND token = ? ORDER BY seq DESC LIMIT 1`, project, token)
 }
 
 // OpenBuilds returns every build not yet complete, oldest first.

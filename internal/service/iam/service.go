@@ -26,19 +26,14 @@ import (
 
 	"github.com/hangarci/hangar/internal/awsapi"
 	"github.com/hangarci/hangar/internal/model"
+	"github.com/hangarci/hangar/internal/seal"
 	"github.com/hangarci/hangar/internal/store"
 )
-
-// Sealer encrypts values at rest (seal.Key).
-type Sealer interface {
-	Seal(plaintext []byte) []byte
-	Open(sealed []byte) ([]byte, error)
-}
 
 // Config configures the service.
 type Config struct {
 	DB     *store.DB
-	Sealer Sealer
+	Sealer *seal.Key // seals secrets before they reach the store
 	Names  model.Names
 	Log    *slog.Logger
 	// Now returns the current time; time.Now when nil.
@@ -48,7 +43,7 @@ type Config struct {
 // Service is the IAM API and the runner's view of IAM data.
 type Service struct {
 	db      *store.DB
-	seal    Sealer
+	seal    *seal.Key
 	names   model.Names
 	log     *slog.Logger
 	now     func() time.Time

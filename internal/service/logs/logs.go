@@ -119,6 +119,23 @@ func required(member string, v *string) (string, error) {
 	return *v, nil
 }
 
+// groupAndStream checks the logGroupName and logStreamName a request
+// must have: both present, then both valid (reported together).
+func groupAndStream(group, stream *string) (string, string, error) {
+	g, err := required("logGroupName", group)
+	if err != nil {
+		return "", "", err
+	}
+	st, err := required("logStreamName", stream)
+	if err != nil {
+		return "", "", err
+	}
+	if err := errors.Join(checkGroupName("logGroupName", g), checkStreamName("logStreamName", st)); err != nil {
+		return "", "", err
+	}
+	return g, st, nil
+}
+
 // limitOf checks an optional limit against its range and returns it (0
 // when absent).
 func limitOf(v *int64, maxLimit int64) (int, error) {
@@ -449,15 +466,8 @@ func (s *service) createLogGroup(ctx context.Context, in *createLogGroupInput) (
 }
 
 func (s *service) createLogStream(ctx context.Context, in *createLogStreamInput) (*empty, error) {
-	group, err := required("logGroupName", in.LogGroupName)
+	group, stream, err := groupAndStream(in.LogGroupName, in.LogStreamName)
 	if err != nil {
-		return nil, err
-	}
-	stream, err := required("logStreamName", in.LogStreamName)
-	if err != nil {
-		return nil, err
-	}
-	if err := errors.Join(checkGroupName("logGroupName", group), checkStreamName("logStreamName", stream)); err != nil {
 		return nil, err
 	}
 	if err := s.store.CreateStream(ctx, group, stream); err != nil {
@@ -481,15 +491,8 @@ func (s *service) deleteLogGroup(ctx context.Context, in *deleteLogGroupInput) (
 }
 
 func (s *service) putLogEvents(ctx context.Context, in *putLogEventsInput) (*putLogEventsOutput, error) {
-	group, err := required("logGroupName", in.LogGroupName)
+	group, stream, err := groupAndStream(in.LogGroupName, in.LogStreamName)
 	if err != nil {
-		return nil, err
-	}
-	stream, err := required("logStreamName", in.LogStreamName)
-	if err != nil {
-		return nil, err
-	}
-	if err := errors.Join(checkGroupName("logGroupName", group), checkStreamName("logStreamName", stream)); err != nil {
 		return nil, err
 	}
 	if len(in.LogEvents) < 1 || len(in.LogEvents) > 10000 {

@@ -2,7 +2,6 @@ package s3
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,22 +9,14 @@ import (
 	"github.com/hangarci/hangar/internal/awsapi"
 )
 
-// s3Error is an *awsapi.Error plus the extra elements S3 puts in its XML
-// error documents (BucketName, Key, Condition …), in order.
-type s3Error struct {
-	e     *awsapi.Error
-	extra []xmlField
-}
-
-type xmlField struct{ name, value string }
-
-func (e *s3Error) Error() string { return e.e.Error() }
-func (e *s3Error) Unwrap() error { return e.e }
-
-func newErr(code string, status int, msg string, extra ...string) *s3Error {
-	e := &s3Error{e: &awsapi.Error{Code: code, Message: msg, Status: status}}
+// newErr returns an S3 error. extra are name, value pairs of the elements
+// S3 puts beside Code and Message in its XML error documents (BucketName,
+// Key, Condition …), in order: the Fields of an *awsapi.Error, so errors
+// made here and in awsapi (XAmzContentSHA256Mismatch) are written alike.
+func newErr(code string, status int, msg string, extra ...string) *awsapi.Error {
+	e := &awsapi.Error{Code: code, Message: msg, Status: status}
 	for i := 0; i+1 < len(extra); i += 2 {
-		e.extra = append(e.extra, xmlField{extra[i], extra[i+1]})
+		e.Fields = append(e.Fields, awsapi.Field{Name: extra[i], Value: extra[i+1]})
 	}
 	return e
 }
@@ -152,17 +143,10 @@ type xmlElem struct {
 // writeError sends err as S3 does: an XML document with the right status,
 // or, for HEAD, the status alone.
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var se *s3Error
-	var ae *awsapi.Error
-	switch {
-	case errors.As(err, &se):
-		ae = se.e
-	default:
-		var ok bool
-		if ae, ok = awsapi.AsError(err); !ok {
-			s.log.Error("s3 request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			ae = errInternal()
-		}
+	ae, ok := awsapi.AsError(err)
+	if !ok {
+		s.log.Error("s3 request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = errInternal()
 	}
 	h := w.Header()
 	// Headers set for a success that failed later (ETag, checksum …) must
@@ -177,10 +161,8 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	doc := errorDoc{Code: ae.Code, Message: ae.Message, RequestID: h.Get("X-Amz-Request-Id"), HostID: h.Get("X-Amz-Id-2")}
-	if se != nil {
-		for _, f := range se.extra {
-			doc.Extra = append(doc.Extra, xmlElem{XMLName: xml.Name{Local: f.name}, Value: f.value})
-		}
+	for _, f := range ae.Fields {
+		doc.Extra = append(doc.Extra, xmlElem{XMLName: xml.Name{Local: f.Name}, Value: f.Value})
 	}
 	body, merr := xml.Marshal(doc)
 	if merr != nil {

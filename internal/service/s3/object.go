@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hangarci/hangar/internal/awsapi"
 	"github.com/hangarci/hangar/internal/blobstore"
 	"github.com/hangarci/hangar/internal/store"
 )
@@ -385,9 +385,8 @@ func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, bucket s
 		}
 		key := *o.Key
 		fail := func(err error) {
-			var se *s3Error
-			if errors.As(err, &se) {
-				res.Errors = append(res.Errors, deleteErrItem{Key: key, Code: se.e.Code, Message: se.e.Message})
+			if e, ok := awsapi.AsError(err); ok {
+				res.Errors = append(res.Errors, deleteErrItem{Key: key, Code: e.Code, Message: e.Message})
 				return
 			}
 			s.log.Error("delete objects", "bucket", bucket, "key", key, "err", err)

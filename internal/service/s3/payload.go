@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hangarci/hangar/internal/awsapi"
 	"github.com/hangarci/hangar/internal/blobstore"
 )
 
@@ -182,9 +183,11 @@ func (p *payload) setChecksum(h http.Header, chunked bool) error {
 
 // readError turns an error met while copying the payload into what the
 // client should see; errors not caused by the client are returned as is.
+// An *awsapi.Error is already what the client should see: this package's
+// (a bad chunk) or the one the SigV4 layer's body fails with when it is
+// not what x-amz-content-sha256 promised (XAmzContentSHA256Mismatch).
 func (p *payload) readError(err error) error {
-	var se *s3Error
-	if errors.As(err, &se) {
+	if _, ok := awsapi.AsError(err); ok {
 		return err
 	}
 	if errors.Is(err, context.Canceled) {

@@ -24,21 +24,16 @@ import (
 	"github.com/hangarci/hangar/internal/awsapi"
 	"github.com/hangarci/hangar/internal/model"
 	"github.com/hangarci/hangar/internal/policy"
+	"github.com/hangarci/hangar/internal/seal"
 	"github.com/hangarci/hangar/internal/service/iam"
 	"github.com/hangarci/hangar/internal/store"
 )
-
-// Sealer encrypts values at rest (seal.Key).
-type Sealer interface {
-	Seal(plaintext []byte) []byte
-	Open(sealed []byte) ([]byte, error)
-}
 
 // Config configures the service.
 type Config struct {
 	IAM    *iam.Service
 	DB     *store.DB
-	Sealer Sealer
+	Sealer *seal.Key // seals secrets before they reach the store
 	Names  model.Names
 	Log    *slog.Logger
 	// Now returns the current time; time.Now when nil.
