@@ -24,6 +24,7 @@ import (
 type env struct {
 	state    string
 	endpoint string
+	pprof    string // base URL of the runner's profiles, when started with --pprof
 	cmd      *exec.Cmd
 	cfg      aws.Config
 }
@@ -45,6 +46,9 @@ func startEnv(ctx context.Context, bin string, args ...string) (*env, error) {
 	e := &env{state: state, cmd: cmd}
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "pprof: "); ok {
+			e.pprof = p
+		}
 		if ep, ok := strings.CutPrefix(sc.Text(), "endpoint: "); ok {
 			e.endpoint = ep
 			break
@@ -89,8 +93,12 @@ func (e *env) close() {
 func (e *env) codebuild() *codebuild.Client { return codebuild.NewFromConfig(e.cfg) }
 func (e *env) logs() *cloudwatchlogs.Client { return cloudwatchlogs.NewFromConfig(e.cfg) }
 
-// project creates a NO_SOURCE project with an inline buildspec.
+// project creates a NO_SOURCE project with an inline buildspec, and the
+// role its builds run as.
 func (e *env) project(ctx context.Context, name, spec string) error {
+	if err := ensureRole(ctx, e.cfg); err != nil {
+		return err
+	}
 	_, err := e.codebuild().CreateProject(ctx, &codebuild.CreateProjectInput{
 		Name:        aws.String(name),
 		Source:      &types.ProjectSource{Type: types.SourceTypeNoSource, Buildspec: aws.String(spec)},

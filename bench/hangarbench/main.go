@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -56,9 +55,12 @@ type benchmark struct {
 func benchmarks() []benchmark {
 	return []benchmark{
 		{"start", benchStartToFirstCommand},
-		{"api", benchBatchGetBuilds},
+		{"api", benchAPI},
 		{"run", benchRunTrue},
 		{"upload", benchSecondRun},
+		{"fleet", benchFleet},
+		{"logs", benchLogs},
+		{"idle", benchIdle},
 	}
 }
 
@@ -95,8 +97,7 @@ func main() {
 	}
 	printTable(results)
 	if *out != "" {
-		b, _ := json.MarshalIndent(results, "", "  ")
-		if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+		if err := writeReport(*out, results); err != nil {
 			fmt.Fprintln(os.Stderr, "hangarbench:", err)
 			os.Exit(1)
 		}

@@ -145,3 +145,27 @@ func BenchmarkGetEvents(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGetEventsTail measures what a live follower's poll costs at the
+// end of a big stream: the last 10 of 100,000 events.
+func BenchmarkGetEventsTail(b *testing.B) {
+	s := openTest(b, b.TempDir(), nil)
+	ctx := context.Background()
+	evs := make([]Event, 10000)
+	for i := range evs {
+		evs[i] = Event{Timestamp: int64(i), Message: fmt.Sprintf("%079d\n", i)}
+	}
+	for range 10 {
+		if err := s.Append(ctx, "g", "s", evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	token := FormatToken(true, 100000-10)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := s.GetEvents(ctx, "g", "s", GetRequest{Token: token})
+		if err != nil || len(res.Events) != 10 {
+			b.Fatal(len(res.Events), err)
+		}
+	}
+}

@@ -217,12 +217,15 @@ func (s *Store) GetEvents(ctx context.Context, groupName, streamName string, req
 	}
 	add := func(rec record) {
 		if res.Events == nil {
-			left := snap.count - p.seq
+			// Room for what is left to read that way, at most a page: a
+			// follower polling the end of a big stream gets a few events,
+			// and must not cost a page-sized buffer each time.
+			left, leftBytes := snap.count-p.seq, snap.size-p.off
 			if !forward {
-				left = p.seq
+				left, leftBytes = p.seq, p.off-snap.dataStart
 			}
 			res.Events = make([]OutputEvent, 0, min(int64(limit), left))
-			text.buf = make([]byte, 0, min(MaxBytesPerRead, snap.size-snap.dataStart))
+			text.grow(int(min(MaxBytesPerRead, leftBytes)), cap(res.Events))
 		}
 		res.Events = append(res.Events, OutputEvent{Timestamp: rec.ts, IngestionTime: rec.ingest})
 		text.add(rec.msg)
@@ -300,20 +303,27 @@ func (s *Store) GetEvents(ctx context.Context, groupName, streamName string, req
 }
 
 // msgArena collects the messages of a page in one buffer that becomes one
-// string: a page of 10,000 events costs one allocation, not 10,000.
+// string: a page of 10,000 events costs one allocation, not 10,000, and the
+// buffer becomes that string without a copy (strings.Builder).
 type msgArena struct {
-	buf  []byte
+	buf  strings.Builder
 	ends []int
 }
 
+// grow reserves room for n bytes of messages in events events.
+func (a *msgArena) grow(n, events int) {
+	a.buf.Grow(n)
+	a.ends = make([]int, 0, events)
+}
+
 func (a *msgArena) add(msg []byte) {
-	a.buf = append(a.buf, msg...)
-	a.ends = append(a.ends, len(a.buf))
+	a.buf.Write(msg)
+	a.ends = append(a.ends, a.buf.Len())
 }
 
 // strings calls set with each message, in the order added.
 func (a *msgArena) strings(set func(i int, s string)) {
-	all := string(a.buf)
+	all := a.buf.String()
 	start := 0
 	for i, end := range a.ends {
 		set(i, all[start:end])
