@@ -34,6 +34,7 @@ type Mux struct {
 	query []*QueryService
 	s3    http.Handler
 	next  http.Handler
+	authz Authorizer
 }
 
 // NewMux returns an empty Mux. auth wraps every request but the health
@@ -58,6 +59,13 @@ func (m *Mux) HandleQuery(s *QueryService) { m.query = append(m.query, s) }
 
 // HandleS3 serves h for every request that is neither JSON nor Query.
 func (m *Mux) HandleS3(h http.Handler) { m.s3 = h }
+
+// Authorize makes every request of an authenticated caller that is not an
+// admin pass a, once routed and before its service sees it. Deciding
+// where the Mux routes, rather than before, means the operation checked is
+// the one that runs, whatever the request claims elsewhere (a JSON target
+// of one service signed for another, say).
+func (m *Mux) Authorize(a Authorizer) { m.authz = a }
 
 // statusWriter remembers whether the response has started, so a panic
 // after that is not answered twice.
@@ -161,6 +169,9 @@ func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request) {
 			WriteJSONError(w, r, Errorf("UnknownOperationException", "Unknown operation %s", target))
 			return
 		}
+		if !m.authorize(w, r, Operation{Protocol: ProtocolJSON, Service: prefix, Name: s.Operation(target)}) {
+			return
+		}
 		s.ServeHTTP(w, r)
 	case ProtocolQuery:
 		s := m.pickQuery(r)
@@ -169,6 +180,16 @@ func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r = r.WithContext(withRoute(r.Context(), route{protocol: ProtocolQuery, namespace: s.Namespace}))
+		if err := r.ParseForm(); err != nil {
+			// Answered here: a second ParseForm (the service's) would
+			// not report the error again, and a half-parsed form must
+			// neither be authorised nor served.
+			WriteQueryError(w, r, s.Namespace, status("MalformedQueryString", http.StatusBadRequest, "Cannot parse the request parameters: %v", err))
+			return
+		}
+		if !m.authorize(w, r, Operation{Protocol: ProtocolQuery, Service: s.SigningName, Name: r.Form.Get("Action")}) {
+			return
+		}
 		s.ServeHTTP(w, r)
 	default:
 		if m.s3 == nil {
@@ -180,6 +201,9 @@ func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request) {
 		id := RequestID(r.Context())
 		w.Header().Set("X-Amz-Request-Id", id)
 		w.Header().Set("X-Amz-Id-2", id)
+		if !m.authorize(w, r, Operation{Protocol: ProtocolS3, Service: "s3"}) {
+			return
+		}
 		m.s3.ServeHTTP(w, r)
 	}
 }

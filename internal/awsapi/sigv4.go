@@ -94,7 +94,11 @@ func Authenticate(keys KeyStore, opts ...AuthOption) func(http.Handler) http.Han
 				if aerr.kind == authInternal {
 					cfg.log.Error("verify request signature", "err", aerr.cause)
 				} else {
-					cfg.log.Debug("request refused", "code", e.Code, "message", e.Message)
+					// The first line only: a signature mismatch's message
+					// goes on with the canonical request, whose signed
+					// headers may hold a session token.
+					msg, _, _ := strings.Cut(e.Message, "\n")
+					cfg.log.Debug("request refused", "code", e.Code, "message", msg)
 				}
 				WriteError(w, r, e)
 				return

@@ -9,6 +9,10 @@
 // Condition, each of the JSON types IAM accepts. Validate then applies the
 // rules of one kind of policy. Documents are never rewritten: callers store
 // the text they were given and use Canonical or Equivalent only to compare.
+//
+// Evaluate decides a request (action, resource, condition keys) against a
+// set of policies the way IAM does within one account: an explicit Deny
+// wins over any Allow, and no Allow is an implicit deny.
 package policy
 
 import (

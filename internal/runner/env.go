@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/hangarci/hangar/internal/buildspec"
-	"github.com/hangarci/hangar/internal/logstore"
 	"github.com/hangarci/hangar/internal/model"
 )
 
@@ -62,7 +62,7 @@ func (run *buildRun) environment(ctx context.Context, spec *buildspec.Spec, p pa
 	var params map[string]string
 	if len(paramNames) > 0 {
 		run.agent("Decrypting parameter store environment variables")
-		vals, missing, err := run.r.cfg.Params.Resolve(ctx, dedupe(paramNames))
+		vals, missing, err := run.r.cfg.Params.Resolve(run.asRole(ctx), dedupe(paramNames))
 		if err != nil {
 			return nil, outcome{model.StatusFailed, codeParams, err.Error()}
 		}
@@ -77,7 +77,7 @@ func (run *buildRun) environment(ctx context.Context, spec *buildspec.Spec, p pa
 		case model.EnvParameterStore:
 			entries[i].value = params[e.value]
 		case model.EnvSecretsManager:
-			v, err := run.r.cfg.Secrets.Resolve(ctx, e.value)
+			v, err := run.r.cfg.Secrets.Resolve(run.asRole(ctx), e.value)
 			if err != nil {
 				return nil, outcome{model.StatusFailed, codeSecrets, err.Error()}
 			}
@@ -87,9 +87,7 @@ func (run *buildRun) environment(ctx context.Context, spec *buildspec.Spec, p pa
 		}
 		run.secrets = append(run.secrets, entries[i].value)
 	}
-	if len(run.secrets) > 0 {
-		run.log.SetMasker(logstore.NewMasker(run.secrets...))
-	}
+	run.maskSecrets()
 	for _, e := range entries {
 		set(e.name, e.value)
 	}
@@ -127,6 +125,12 @@ func (run *buildRun) environment(ctx context.Context, spec *buildspec.Spec, p pa
 	}
 	for _, kv := range builtins {
 		set(kv[0], kv[1])
+	}
+	// The role's credentials endpoint and the runner's own endpoint, so
+	// the aws CLI and SDKs in the build reach the runner as the role.
+	for _, kv := range run.credentialsEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		set(k, v)
 	}
 	env := make([]string, 0, len(order))
 	for _, k := range order {

@@ -160,7 +160,14 @@ func (t *Target) S3() *s3.Client {
 
 // WrapHTTPClient returns c with the workaround below; every SDK client
 // that talks to a runner on loopback needs it.
-func WrapHTTPClient(c aws.HTTPClient) aws.HTTPClient { return httpClient{c} }
+func WrapHTTPClient(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		// LoadDefaultConfig leaves it nil unless AWS settings (a CA bundle)
+		// made it build one: the SDK's default client, as it would use.
+		c = awshttp.NewBuildableClient()
+	}
+	return httpClient{c}
+}
 
 // httpClient works around a race in the SDK (aws/aws-sdk-go-v2#2737): the
 // SDK closes a request body as soon as the response headers arrive; its

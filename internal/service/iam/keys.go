@@ -59,10 +59,11 @@ func (s *Service) keyUser(ctx context.Context, name *string) (*store.IAMUser, *U
 }
 
 // errRunnerKeys refuses changes to the runner's own keys through IAM: they
-// are the runner's administrator credentials, managed by `hangar keys`.
+// are the runner's administrator credentials, made by the runner itself
+// (its credentials file); `hangar keys` manages IAM users' keys.
 func errRunnerKeys(name string) *awsapi.Error {
 	return withStatus(http.StatusForbidden, "AccessDenied",
-		"The access keys of %s are the runner's own; manage them with hangar keys, not through IAM.", name)
+		"The access keys of %s are the runner's own (its credentials file); they cannot be changed through IAM.", name)
 }
 
 // CreateAccessKeyInput is the input of CreateAccessKey.

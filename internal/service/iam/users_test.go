@@ -62,9 +62,9 @@ func TestUsersAndAccessKeys(t *testing.T) {
 		t.Fatalf("runner keys = %+v, %v", runnerKeys, err)
 	}
 	_, err = c.CreateAccessKey(ctx, &awsiam.CreateAccessKeyInput{})
-	wantErr(t, err, "AccessDenied", 403, "The access keys of hangar are the runner's own; manage them with hangar keys, not through IAM.")
+	wantErr(t, err, "AccessDenied", 403, "The access keys of hangar are the runner's own (its credentials file); they cannot be changed through IAM.")
 	_, err = c.DeleteAccessKey(ctx, &awsiam.DeleteAccessKeyInput{AccessKeyId: aws.String(iamtest.AdminKeyID)})
-	wantErr(t, err, "AccessDenied", 403, "The access keys of hangar are the runner's own; manage them with hangar keys, not through IAM.")
+	wantErr(t, err, "AccessDenied", 403, "The access keys of hangar are the runner's own (its credentials file); they cannot be changed through IAM.")
 
 	// Access keys: the secret comes back once and is stored sealed.
 	var keys []*types.AccessKey
@@ -212,7 +212,7 @@ func TestUsersAndAccessKeys(t *testing.T) {
 			// Without UserName the key must be the caller's: the admin's
 			// user does not own alice's keys.
 			_, err = c.DeleteAccessKey(ctx, &awsiam.DeleteAccessKeyInput{AccessKeyId: keys[0].AccessKeyId})
-			wantErr(t, err, "AccessDenied", 403, "The access keys of hangar are the runner's own; manage them with hangar keys, not through IAM.")
+			wantErr(t, err, "AccessDenied", 403, "The access keys of hangar are the runner's own (its credentials file); they cannot be changed through IAM.")
 			_, err = c.DeleteAccessKey(ctx, &awsiam.DeleteAccessKeyInput{UserName: aws.String("bob"), AccessKeyId: keys[0].AccessKeyId})
 			wantErr(t, err, "NoSuchEntity", 404, "The Access Key with id "+aws.ToString(keys[0].AccessKeyId)+" cannot be found.")
 			for _, k := range keys {

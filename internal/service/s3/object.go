@@ -400,6 +400,12 @@ func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, bucket s
 			fail(err)
 			continue
 		}
+		if s.Authorize != nil {
+			if err := s.Authorize(ctx, "s3:DeleteObject", "arn:aws:s3:::"+bucket+"/"+key); err != nil {
+				fail(err)
+				continue
+			}
+		}
 		if o.VersionID != "" && o.VersionID != "null" {
 			fail(newErr("NoSuchVersion", http.StatusNotFound, "The specified version does not exist."))
 			continue

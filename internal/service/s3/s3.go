@@ -57,6 +57,12 @@ type Service struct {
 	// aws-chunked body (its seed signature already checked by the SigV4
 	// layer). When nil, chunk signatures are parsed but not checked.
 	ChunkVerifier func(*http.Request) (ChunkVerifier, error)
+	// Authorize, when set, decides an action on one resource for the
+	// caller of ctx: nil when allowed, an *awsapi.Error to refuse it.
+	// DeleteObjects asks it for every key, as S3 authorises each object of
+	// a multi-object delete and reports refusals per key; every other
+	// operation is authorised before it gets here.
+	Authorize func(ctx context.Context, action, resource string) error
 	// MaxObjectSize is the largest PutObject or UploadPart body.
 	MaxObjectSize int64
 	// MinPartSize is the smallest part allowed but the last one.
@@ -124,86 +130,50 @@ func notImplemented(q map[string][]string) string {
 }
 
 func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
-	bucket, key, err := parsePath(r.URL.EscapedPath())
+	req, err := Classify(r)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	if sub := notImplemented(q); sub != "" {
-		return errNotImplemented("?" + sub)
-	}
-	has := func(k string) bool { _, ok := q[k]; return ok }
-	switch {
-	case bucket == "":
-		if r.Method == http.MethodGet {
-			return s.listBuckets(w, r)
-		}
-		return errMethodNotAllowed(r.Method, "SERVICE")
-	case key == "":
-		switch r.Method {
-		case http.MethodGet:
-			switch {
-			case has("location"):
-				return s.getBucketLocation(w, r, bucket)
-			case has("uploads"):
-				return s.listUploads(w, r, bucket)
-			case has("list-type"):
-				if q.Get("list-type") != "2" {
-					return errInvalidArgument("Invalid List Type specified in Request", "list-type", q.Get("list-type"))
-				}
-				return s.listObjectsV2(w, r, bucket)
-			default:
-				return s.listObjectsV1(w, r, bucket)
-			}
-		case http.MethodHead:
-			return s.headBucket(w, r, bucket)
-		case http.MethodPut:
-			return s.createBucket(w, r, bucket)
-		case http.MethodDelete:
-			return s.deleteBucket(w, r, bucket)
-		case http.MethodPost:
-			if has("delete") {
-				return s.deleteObjects(w, r, bucket)
-			}
-			return errNotImplemented("POST Object (browser form upload)")
-		}
-		return errMethodNotAllowed(r.Method, "BUCKET")
-	}
-	switch r.Method {
-	case http.MethodGet:
-		if has("uploadId") {
-			return s.listParts(w, r, bucket, key)
-		}
+	bucket, key := req.Bucket, req.Key
+	switch req.Op {
+	case OpListBuckets:
+		return s.listBuckets(w, r)
+	case OpGetBucketLocation:
+		return s.getBucketLocation(w, r, bucket)
+	case OpListMultipartUploads:
+		return s.listUploads(w, r, bucket)
+	case OpListObjectsV2:
+		return s.listObjectsV2(w, r, bucket)
+	case OpListObjects:
+		return s.listObjectsV1(w, r, bucket)
+	case OpHeadBucket:
+		return s.headBucket(w, r, bucket)
+	case OpCreateBucket:
+		return s.createBucket(w, r, bucket)
+	case OpDeleteBucket:
+		return s.deleteBucket(w, r, bucket)
+	case OpDeleteObjects:
+		return s.deleteObjects(w, r, bucket)
+	case OpListParts:
+		return s.listParts(w, r, bucket, key)
+	case OpGetObject, OpHeadObject:
 		return s.getObject(w, r, bucket, key)
-	case http.MethodHead:
-		return s.getObject(w, r, bucket, key)
-	case http.MethodPut:
-		copySrc := r.Header.Get("X-Amz-Copy-Source")
-		switch {
-		case has("uploadId") || has("partNumber"):
-			if copySrc != "" {
-				return errNotImplemented("x-amz-copy-source (UploadPartCopy)")
-			}
-			return s.uploadPart(w, r, bucket, key)
-		case copySrc != "":
-			return s.copyObject(w, r, bucket, key, copySrc)
-		default:
-			return s.putObject(w, r, bucket, key)
-		}
-	case http.MethodDelete:
-		if has("uploadId") {
-			return s.abortUpload(w, r, bucket, key)
-		}
+	case OpUploadPart:
+		return s.uploadPart(w, r, bucket, key)
+	case OpCopyObject:
+		return s.copyObject(w, r, bucket, key, req.CopySource)
+	case OpPutObject:
+		return s.putObject(w, r, bucket, key)
+	case OpAbortMultipartUpload:
+		return s.abortUpload(w, r, bucket, key)
+	case OpDeleteObject:
 		return s.deleteObject(w, r, bucket, key)
-	case http.MethodPost:
-		switch {
-		case has("uploads"):
-			return s.createUpload(w, r, bucket, key)
-		case has("uploadId"):
-			return s.completeUpload(w, r, bucket, key)
-		}
+	case OpCreateMultipartUpload:
+		return s.createUpload(w, r, bucket, key)
+	case OpCompleteMultipartUpload:
+		return s.completeUpload(w, r, bucket, key)
 	}
-	return errMethodNotAllowed(r.Method, "OBJECT")
+	return fmt.Errorf("s3 operation %s has no handler", req.Op)
 }
 
 // bucketErr maps a store error about bucket (and key) to S3's.
