@@ -39,9 +39,9 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newServerCmd(),
 		// The remote run and its companions.
-		newRunCmd(g), newLogsCmd(g), newStopCmd(g), newBuildsCmd(g), newStatusCmd(g),
+		newRunCmd(g), newLogsCmd(g), newStopCmd(g), newBuildsCmd(g), newStatusCmd(g), newFleetsCmd(g),
 		// Set-up and configuration.
-		newBootstrapCmd(g), newConfigCmd(g), newParamCmd(g), newSecretCmd(g), newEndpointCmd(g),
+		newBootstrapCmd(g), newConfigCmd(g), newParamCmd(g), newSecretCmd(g), newKeysCmd(g), newEndpointCmd(g),
 	)
 	return root
 }

@@ -1,6 +1,9 @@
 package model
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Phase types, in the order CodeBuild runs them.
 const (
@@ -260,23 +263,66 @@ func (b *Build) Done() bool { return b.BuildComplete }
 
 // Fleet is a CodeBuild reserved-capacity fleet.
 type Fleet struct {
-	Arn                  string          `json:"arn"`
-	Name                 string          `json:"name"`
-	ID                   string          `json:"id"`
-	Created              *Time           `json:"created,omitempty"`
-	LastModified         *Time           `json:"lastModified,omitempty"`
-	Status               *FleetStatus    `json:"status,omitempty"`
-	BaseCapacity         int             `json:"baseCapacity"`
-	EnvironmentType      string          `json:"environmentType"`
-	ComputeType          string          `json:"computeType"`
-	ComputeConfiguration json.RawMessage `json:"computeConfiguration,omitempty"`
-	ScalingConfiguration json.RawMessage `json:"scalingConfiguration,omitempty"`
-	OverflowBehavior     string          `json:"overflowBehavior,omitempty"`
-	VpcConfig            json.RawMessage `json:"vpcConfig,omitempty"`
-	ProxyConfiguration   json.RawMessage `json:"proxyConfiguration,omitempty"`
-	ImageID              string          `json:"imageId,omitempty"`
-	FleetServiceRole     string          `json:"fleetServiceRole,omitempty"`
-	Tags                 []Tag           `json:"tags,omitempty"`
+	Arn                  string                `json:"arn"`
+	Name                 string                `json:"name"`
+	ID                   string                `json:"id"`
+	Created              *Time                 `json:"created,omitempty"`
+	LastModified         *Time                 `json:"lastModified,omitempty"`
+	Status               *FleetStatus          `json:"status,omitempty"`
+	BaseCapacity         int                   `json:"baseCapacity"`
+	EnvironmentType      string                `json:"environmentType"`
+	ComputeType          string                `json:"computeType"`
+	ComputeConfiguration json.RawMessage       `json:"computeConfiguration,omitempty"`
+	ScalingConfiguration *ScalingConfiguration `json:"scalingConfiguration,omitempty"`
+	OverflowBehavior     string                `json:"overflowBehavior,omitempty"`
+	VpcConfig            json.RawMessage       `json:"vpcConfig,omitempty"`
+	ProxyConfiguration   json.RawMessage       `json:"proxyConfiguration,omitempty"`
+	ImageID              string                `json:"imageId,omitempty"`
+	FleetServiceRole     string                `json:"fleetServiceRole,omitempty"`
+	Tags                 []Tag                 `json:"tags,omitempty"`
+}
+
+// Fleet overflow behaviors: what a build does when every machine of its
+// fleet is busy.
+const (
+	OverflowQueue    = "QUEUE"
+	OverflowOnDemand = "ON_DEMAND"
+)
+
+// Fleet status codes and contexts Hangar uses.
+const (
+	FleetActive          = "ACTIVE"
+	FleetCreateFailed    = "CREATE_FAILED"
+	FleetPendingDeletion = "PENDING_DELETION"
+)
+
+// ScalingConfiguration is a fleet's scaling configuration: the input's
+// members, and desiredCapacity in output.
+type ScalingConfiguration struct {
+	ScalingType                  string                 `json:"scalingType,omitempty"`
+	TargetTrackingScalingConfigs []TargetTrackingConfig `json:"targetTrackingScalingConfigs,omitempty"`
+	MaxCapacity                  *int                   `json:"maxCapacity,omitempty"`
+	DesiredCapacity              *int                   `json:"desiredCapacity,omitempty"`
+}
+
+// TargetTrackingConfig is when a fleet would scale out.
+type TargetTrackingConfig struct {
+	MetricType  string   `json:"metricType,omitempty"`
+	TargetValue *float64 `json:"targetValue,omitempty"`
+}
+
+// FleetCountsMessage is how a Hangar runner shows a fleet's live build
+// counts in its status.message: R builds running on its N machines, Q
+// waiting for one.
+func FleetCountsMessage(running, machines, queued int) string {
+	return fmt.Sprintf("running %d/%d, queued %d", running, machines, queued)
+}
+
+// ParseFleetCounts reads FleetCountsMessage back; ok is false for any
+// other message (a fleet on AWS, one that failed to create).
+func ParseFleetCounts(msg string) (running, machines, queued int, ok bool) {
+	n, err := fmt.Sscanf(msg, "running %d/%d, queued %d", &running, &machines, &queued)
+	return running, machines, queued, err == nil && n == 3 && msg == FleetCountsMessage(running, machines, queued)
 }
 
 // FleetStatus is a fleet's state.

@@ -51,7 +51,9 @@ func (run *buildRun) fetchManifest(ctx context.Context, bucket, key, dir string)
 	blob := func(hash string) (string, error) {
 		return run.r.cfg.Objects.BlobFile(ctx, bucket, blobPrefix+hash, hash)
 	}
-	if c := run.r.cfg.Sources; c != nil && run.r.cfg.Sandboxes.Isolated() {
+	// Lambda builds get a copy of their own: their user must own the source
+	// (the cached trees are root's, and an overlay keeps that).
+	if c := run.r.cfg.Sources; c != nil && run.r.cfg.Sandboxes.Isolated() && !run.lambda {
 		// The cache is keyed by the hash of the bytes read, never by the
 		// object's name, which the client chose.
 		sum := sha256.Sum256(data)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -61,16 +62,25 @@ func (run *buildRun) run(parent context.Context) error {
 	if b.TimeoutInMinutes != nil {
 		timeout = time.Duration(*b.TimeoutInMinutes) * cfg.Minute
 	}
+	if run.lambda {
+		// Lambda compute stops at 15 minutes whatever was asked (the API
+		// refuses a timeout for it; this holds for builds stored before).
+		timeout = min(timeout, model.LambdaMaxMinutes*cfg.Minute)
+	}
 	ctx, cancel := context.WithTimeoutCause(parent, timeout, ErrTimedOut)
 	defer cancel()
 	defer run.cleanup()
 
 	// QUEUED → PROVISIONING: the log stream exists from here on.
+	if t := run.on.Dequeued; !t.IsZero() {
+		run.at = model.NewTime(t).Ptr()
+	}
 	run.endPhase(model.StatusSucceeded, "", "")
 	run.setLogLocation()
 	if err := run.beginPhase(model.PhaseProvisioning); err != nil {
 		return err
 	}
+	run.at = nil
 	st := run.provision(ctx)
 	var spec *buildspec.Spec
 	if run.finishPhase(ctx, st) {
@@ -139,7 +149,9 @@ func (run *buildRun) setLogLocation() {
 	b.Logs.DeepLink = fmt.Sprintf("https://console.aws.amazon.com/cloudwatch/home?region=%s#logEvent:group=%s;stream=%s", run.r.cfg.Names.Region, group, stream)
 }
 
-// provision opens the log stream and makes the build's directories.
+// provision opens the log stream, checks that this host can run the
+// build's environment, makes the build's directories and gets its sandbox
+// machine: a fleet's prepared one, else one made now.
 func (run *buildRun) provision(ctx context.Context) outcome {
 	cfg := run.r.cfg
 	lw, err := logstore.NewLineWriter(ctx, cfg.Logs, run.b.Logs.GroupName, run.b.Logs.StreamName, nil, cfg.Now)
@@ -147,9 +159,20 @@ func (run *buildRun) provision(ctx context.Context) outcome {
 		return fault("open log stream: %v", err)
 	}
 	run.log = lw
-	run.agent("Running on Hangar On-demand")
-	if e := run.b.Environment; e != nil && e.Image != "" {
+	if run.on.Fleet != "" {
+		run.agent("Running on Hangar fleet %s", run.on.FleetName)
+	} else {
+		run.agent("Running on Hangar On-demand")
+	}
+	e := run.b.Environment
+	if e != nil && e.Image != "" {
 		run.agent("Image %s (%s, %s) runs in the host sandbox", e.Image, e.Type, e.ComputeType)
+	}
+	if st := run.checkPlatform(); !st.ok() {
+		return st
+	}
+	if st := run.assumeRole(ctx); !st.ok() {
+		return st
 	}
 	run.dir = run.r.buildDir(run.b)
 	for _, d := range []string{"src", "tmp", "home"} {
@@ -157,15 +180,69 @@ func (run *buildRun) provision(ctx context.Context) outcome {
 			return fault("make build directory: %v", err)
 		}
 	}
+	if run.on.Fleet != "" {
+		run.machine = run.r.warm.take(run.on.Fleet)
+	}
+	if run.machine == nil {
+		m, err := cfg.Sandboxes.Prepare(ctx, buildUUID(run.b), limitsFor(e))
+		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted(ctx)
+			}
+			return fault("prepare the sandbox: %v", err)
+		}
+		run.machine = m
+	}
+	if ctx.Err() != nil {
+		return interrupted(ctx)
+	}
 	run.agent("Waiting for agent ping")
 	run.agent("Waiting for DOWNLOAD_SOURCE")
 	return succeeded
+}
+
+// checkPlatform refuses environments this host cannot run: the host
+// sandbox runs Linux builds of the host's own architecture. It is a
+// CLIENT_ERROR at PROVISIONING, not an API error: the request is valid
+// CodeBuild (AWS would run it), this runner just has no such machine, and
+// the build record then says so where clients look (phase contexts, log).
+func (run *buildRun) checkPlatform() outcome {
+	e := run.b.Environment
+	if e == nil {
+		return succeeded
+	}
+	host := run.r.cfg.HostArch
+	switch {
+	case !model.IsLinuxEnvironment(e.Type):
+		return run.clientError("Environment type %s cannot run on this Hangar runner: it runs Linux builds (LINUX_CONTAINER, ARM_CONTAINER, LINUX_LAMBDA_CONTAINER, ARM_LAMBDA_CONTAINER, LINUX_EC2, ARM_EC2) in its host sandbox", e.Type)
+	case model.EnvironmentArch(e.Type) != host:
+		return run.clientError("Environment type %s needs a %s machine; this Hangar runner is %s and runs builds in its host sandbox, so it cannot run %s images until image sandboxes land", e.Type, model.EnvironmentArch(e.Type), host, model.EnvironmentArch(e.Type))
+	}
+	return succeeded
+}
+
+func (run *buildRun) clientError(format string, a ...any) outcome {
+	msg := fmt.Sprintf(format, a...)
+	return outcome{model.StatusFailed, codeClient, msg}
 }
 
 // paths are a build's directories as the host and the build see them.
 type paths struct{ hostSrc, src, tmp, home string }
 
 func (run *buildRun) paths() paths {
+	srcN := "src" + strconv.FormatUint(uint64(rand.Uint32()), 10)
+	if run.lambda {
+		// Lambda compute can write only /tmp, so the source lives there
+		// (/tmp/codebuild/output/src…/src, as on CodeBuild Lambda), and so
+		// does HOME.
+		tmp := filepath.Join(run.dir, "tmp")
+		rel := filepath.Join("codebuild", "output", srcN, "src")
+		p := paths{hostSrc: filepath.Join(tmp, rel), src: filepath.Join(tmp, rel), tmp: tmp, home: tmp}
+		if run.r.cfg.Sandboxes.Isolated() {
+			p.src, p.tmp, p.home = filepath.Join("/tmp", rel), "/tmp", "/tmp"
+		}
+		return p
+	}
 	p := paths{
 		hostSrc: filepath.Join(run.dir, "src"),
 		src:     filepath.Join(run.dir, "src"),
@@ -174,7 +251,7 @@ func (run *buildRun) paths() paths {
 	}
 	if run.r.cfg.Sandboxes.Isolated() {
 		// Inside its own mount namespace a build sees CodeBuild's layout.
-		p.src = "/codebuild/output/src" + strconv.FormatUint(uint64(rand.Uint32()), 10) + "/src"
+		p.src = "/codebuild/output/" + srcN + "/src"
 		p.tmp, p.home = "/tmp", "/root"
 	}
 	return p
@@ -190,6 +267,9 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 	if err := run.flush(); err != nil {
 		return nil, fault("%v", err)
 	}
+	if err := os.MkdirAll(p.hostSrc, 0o755); err != nil {
+		return nil, fault("make source directory: %v", err)
+	}
 	if st := run.fetchSource(ctx, p.hostSrc); !st.ok() {
 		return nil, st
 	}
@@ -197,6 +277,16 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 		{Source: p.hostSrc, Target: p.src},
 		{Source: filepath.Join(run.dir, "tmp"), Target: p.tmp},
 		{Source: filepath.Join(run.dir, "home"), Target: p.home},
+	}
+	var user *sandbox.User
+	if run.lambda {
+		// /tmp holds the source and HOME; the build's user owns all of it.
+		tmp := filepath.Join(run.dir, "tmp")
+		binds = []sandbox.Bind{{Source: tmp, Target: p.tmp}}
+		user = run.r.cfg.LambdaUser
+		if err := chownTree(tmp, user); err != nil {
+			return nil, fault("give the build's /tmp to its user: %v", err)
+		}
 	}
 	var overlays []sandbox.Overlay
 	if run.tree != "" {
@@ -221,6 +311,9 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 	if !st.ok() {
 		return nil, st
 	}
+	if st := run.checkOnFailure(spec); !st.ok() {
+		return nil, st
+	}
 	run.agent("Processing environment variables")
 	env, st := run.environment(ctx, spec, p)
 	if !st.ok() {
@@ -232,12 +325,16 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 		run.agent("No runtime version selected in buildspec.")
 	}
 	run.agent("Moving to directory %s", p.src)
+	machine := run.machine
+	run.machine = nil // Start owns it now, whatever happens
 	shell, err := run.r.cfg.Sandboxes.Start(ctx, sandbox.Spec{
 		ID:           buildUUID(b),
 		Shell:        spec.Env.Shell,
 		Env:          env,
 		Dir:          p.src,
 		Limits:       limitsFor(b.Environment),
+		Machine:      machine,
+		User:         user,
 		ReadOnlyRoot: true,
 		Hide:         []string{run.r.cfg.StateDir},
 		Binds:        binds,
@@ -274,16 +371,38 @@ func buildUUID(b *model.Build) string {
 	return id
 }
 
-// limitsFor returns the sandbox limits of a build's compute type.
+// limitsFor returns the sandbox limits of a build's compute type (the
+// sandbox caps them at what the host has).
 func limitsFor(e *model.ProjectEnvironment) sandbox.Limits {
-	if e == nil {
-		return sandbox.Limits{}
+	size := model.SizeFor(e)
+	return sandbox.Limits{CPU: size.VCPU, MemoryBytes: size.MemoryMB << 20, Pids: size.Pids}
+}
+
+// checkOnFailure refuses on-failure in a Lambda build's buildspec: Lambda
+// compute does not support it (CodeBuild user guide, Lambda limitations).
+// CodeBuild reads the buildspec in DOWNLOAD_SOURCE, so that is where the
+// build fails, with a YAML_FILE_ERROR like other buildspec problems.
+func (run *buildRun) checkOnFailure(spec *buildspec.Spec) outcome {
+	if !run.lambda {
+		return succeeded
 	}
-	size, ok := model.SizeOf(e.ComputeType, e.Type)
-	if !ok {
-		return sandbox.Limits{}
+	for _, ph := range spec.Phases.List() {
+		if ph.Phase.OnFailure.Value != "" {
+			return outcome{model.StatusFailed, codeYAML, fmt.Sprintf("on-failure is not supported for Lambda compute: phases/%s/on-failure is %s", strings.ToLower(ph.Name), ph.Phase.OnFailure.Value)}
+		}
 	}
-	return sandbox.Limits{CPU: size.VCPU, MemoryBytes: size.MemoryMB << 20, Pids: 32768}
+	return succeeded
+}
+
+// chownTree gives every file under dir (dir too) to u, without following
+// links.
+func chownTree(dir string, u *sandbox.User) error {
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, int(u.UID), int(u.GID))
+	})
 }
 
 // buildspecPhases runs INSTALL … POST_BUILD and UPLOAD_ARTIFACTS with
@@ -384,10 +503,7 @@ func (run *buildRun) runCommands(ctx context.Context, spec *buildspec.Spec, cmds
 }
 
 func memoryOf(e *model.ProjectEnvironment) string {
-	if s, ok := model.SizeOf(e.ComputeType, e.Type); ok {
-		return fmt.Sprintf("%d MB", s.MemoryMB)
-	}
-	return "the compute type"
+	return fmt.Sprintf("%d MB", model.SizeFor(e).MemoryMB)
 }
 
 // uploadArtifacts handles UPLOAD_ARTIFACTS. Artifact upload lands with the
@@ -429,6 +545,9 @@ func (run *buildRun) exportVariables(spec *buildspec.Spec) {
 		if i < len(values) {
 			v = values[i]
 		}
+		// A secret copied into an exported variable stays masked:
+		// BatchGetBuilds never shows a resolved value.
+		v = run.maskValue(v)
 		run.b.ExportedEnvironmentVariables = append(run.b.ExportedEnvironmentVariables, model.ExportedEnvironmentVariable{Name: n, Value: v})
 	}
 }
@@ -477,8 +596,15 @@ func (run *buildRun) finalize(ctx context.Context) error {
 
 // cleanup releases what the build held, whatever happened.
 func (run *buildRun) cleanup() {
+	defer run.releaseCredentials() // they die with the build
 	if run.unkill != nil {
 		run.unkill()
+	}
+	if run.machine != nil {
+		run.machine.Discard() // the build ended before its sandbox started
+	}
+	if run.on.Fleet != "" {
+		defer run.r.warm.done(run.on.Fleet)
 	}
 	defer func() {
 		// The tree goes back to the cache only once the sandbox that

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type Shell interface {
 
 // Sandboxes starts shells.
 type Sandboxes interface {
+	// Prepare makes a sandbox's machine (cgroup with limits, started
+	// init) ahead of Start; Start uses it through Spec.Machine.
+	Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error)
 	Start(ctx context.Context, spec sandbox.Spec) (Shell, error)
 	// Isolated reports whether sandboxes get their own mount namespace, so
 	// the paths in Spec.Binds are where the build sees its directories.
@@ -84,19 +88,51 @@ type Config struct {
 	Sources *sourcecache.Cache
 	Params  Params
 	Secrets Secrets
+	// Credentials gives each build short-lived credentials for its
+	// project's service role (credentials.go); variables are resolved with
+	// the role's rights. Nil: builds get none, and variables are resolved
+	// without a role (the runner's own tests).
+	Credentials Credentials
 	// Minute is how long a "minute" of timeoutInMinutes lasts. It is one
 	// minute except in tests, which shorten it.
 	Minute time.Duration
 	// KillGrace is how long a stopped build's processes get between SIGTERM
 	// and SIGKILL.
 	KillGrace time.Duration
-	Log       *slog.Logger
-	Now       func() time.Time
+	// LambdaUser is who Lambda compute builds run as; nobody (65534) when
+	// nil: it exists in every base image and owns nothing on the host.
+	LambdaUser *sandbox.User
+	// HostArch is the architecture builds run on (GOARCH); runtime.GOARCH
+	// when empty. Builds of an environment type for another architecture
+	// fail at PROVISIONING.
+	HostArch string
+	// MaxWarm caps the machines kept prepared for all fleets together
+	// (each idle one holds a sandbox init); DefaultMaxWarm when 0.
+	MaxWarm int
+	Log     *slog.Logger
+	Now     func() time.Time
 }
+
+// DefaultMaxWarm is how many fleet machines are kept prepared at most.
+const DefaultMaxWarm = 16
 
 // Runner runs builds.
 type Runner struct {
-	cfg Config
+	cfg  Config
+	warm *machinePool
+}
+
+// Placement says where the scheduler put a build.
+type Placement struct {
+	// Fleet is the ARN of the fleet whose machine runs the build; empty
+	// for on-demand capacity (also a fleet's overflow).
+	Fleet string
+	// FleetName names it in the build log.
+	FleetName string
+	// Dequeued is when the build left the queue, which ends its QUEUED
+	// phase. The scheduler takes it in queue order, so builds started
+	// together still show their start order. Zero: when Run begins.
+	Dequeued time.Time
 }
 
 // New returns a Runner.
@@ -113,8 +149,27 @@ func New(cfg Config) *Runner {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Runner{cfg: cfg}
+	if cfg.LambdaUser == nil {
+		cfg.LambdaUser = &sandbox.User{UID: 65534, GID: 65534}
+	}
+	if cfg.HostArch == "" {
+		cfg.HostArch = runtime.GOARCH
+	}
+	if cfg.MaxWarm == 0 {
+		cfg.MaxWarm = DefaultMaxWarm
+	}
+	return &Runner{cfg: cfg, warm: newMachinePool(cfg.Sandboxes, cfg.MaxWarm, cfg.Log)}
 }
+
+// Warm keeps n machines prepared for fleet (its base capacity), with the
+// limits of env (the fleet's environment), so its builds find one ready;
+// 0 releases them. A new size or environment takes effect at once.
+func (r *Runner) Warm(fleet string, n int, env *model.ProjectEnvironment) {
+	r.warm.set(fleet, n, limitsFor(env))
+}
+
+// Close releases the machines kept prepared.
+func (r *Runner) Close() { r.warm.close() }
 
 // Why a build was ended early.
 var (
@@ -126,12 +181,17 @@ var (
 	ErrShutdown = errors.New("runner shut down")
 )
 
-// Run runs b, which has just left the queue, to completion. Cancel ctx with
-// a cause (context.WithCancelCause) of ErrStopped or ErrShutdown to end it
-// early. Run returns when the build is complete and saved.
-func (r *Runner) Run(ctx context.Context, b *model.Build) error {
-	run := &buildRun{r: r, b: b, saveCtx: context.WithoutCancel(ctx)}
+// Run runs b, which has just left the queue, to completion, where on says.
+// Cancel ctx with a cause (context.WithCancelCause) of ErrStopped or
+// ErrShutdown to end it early. Run returns when the build is complete and
+// saved.
+func (r *Runner) Run(ctx context.Context, b *model.Build, on Placement) error {
+	run := &buildRun{r: r, b: b, on: on, saveCtx: context.WithoutCancel(ctx), lambda: isLambda(b.Environment)}
 	return run.run(ctx)
+}
+
+func isLambda(e *model.ProjectEnvironment) bool {
+	return e != nil && model.IsLambdaEnvironment(e.Type)
 }
 
 // Prepared is what Run leaves on disk for a build.
@@ -163,7 +223,14 @@ func (r *Runner) EndQueued(ctx context.Context, b *model.Build, status, code, me
 type buildRun struct {
 	r       *Runner
 	b       *model.Build
+	on      Placement
 	saveCtx context.Context
+	// lambda: Lambda compute (non-root, source under /tmp, 15 minutes).
+	lambda bool
+	// machine is the build's prepared sandbox machine until Start takes it.
+	machine *sandbox.Machine
+	// at, if set, is the time now() reports (when the build left the queue).
+	at *model.Time
 
 	mu      sync.Mutex // guards b while the log follower might read it
 	log     *logstore.LineWriter
@@ -181,6 +248,9 @@ type buildRun struct {
 	// noExport holds the names env.exported-variables may not export: the
 	// project's PARAMETER_STORE and SECRETS_MANAGER variables.
 	noExport map[string]bool
+
+	// creds are the build's role credentials (credentials.go).
+	creds *buildCreds
 }
 
 // save writes the build as it is now.
@@ -196,7 +266,12 @@ func (run *buildRun) save() error {
 	return nil
 }
 
-func (run *buildRun) now() model.Time { return model.NewTime(run.r.cfg.Now()) }
+func (run *buildRun) now() model.Time {
+	if run.at != nil {
+		return *run.at
+	}
+	return model.NewTime(run.r.cfg.Now())
+}
 
 // endPhase closes the phase in progress with a status and context.
 func (run *buildRun) endPhase(status, code, message string) {

@@ -86,6 +86,18 @@ func (h *Host) isolationDisabled() bool {
 
 func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 	tStart := monotonicNow()
+	var m machinePlatform // what this start owns until it hands it over
+	if spec.Machine != nil {
+		if !spec.Machine.taken.CompareAndSwap(false, true) {
+			return nil, fmt.Errorf("machine %s was already used", spec.Machine.id)
+		}
+		m = spec.Machine.plat
+	}
+	defer func() {
+		if err != nil {
+			m.discard()
+		}
+	}()
 	nonce, err := newNonce()
 	if err != nil {
 		return nil, fmt.Errorf("make nonce: %w", err)
@@ -99,34 +111,20 @@ func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 			os.RemoveAll(ctlDir)
 		}
 	}()
-	var cg *cgroup
-	if h.cg != nil {
-		var warn error
-		cg, warn, err = h.cg.create(spec.ID, spec.Limits)
-		switch {
-		case errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS):
-			h.cgWarn.Do(func() {
-				h.log.Warn("cgroups not writable: build limits are not enforced", "err", err)
-			})
-			cg, err = nil, nil
-		case err != nil:
+	if spec.Machine == nil {
+		if m.cg, err = h.makeCgroup(spec.ID, spec.Limits); err != nil {
 			return nil, err
-		case warn != nil:
-			h.cgWarn.Do(func() { h.log.Warn("some build limits are not enforced", "err", warn) })
 		}
 	}
-	defer func() {
-		if err != nil && cg != nil {
-			cg.kill()
-			ctx2, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = cg.remove(ctx2)
-		}
-	}()
 
 	if !h.isolationDisabled() {
-		sb, err = h.startNamespaced(ctx, spec, nonce, ctlDir, cg, tStart)
+		p, joined := m.p, m.p != nil
+		m.p = nil // startNamespaced discards it on failure
+		sb, err = h.startNamespaced(ctx, spec, nonce, ctlDir, m.cg, p, joined, tStart)
 		if !errors.Is(err, errNamespaceDenied) {
+			if err == nil {
+				m.cg = nil // the sandbox removes it
+			}
 			return sb, err
 		}
 		h.degraded.Store(true)
@@ -134,7 +132,110 @@ func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 	} else {
 		h.warnDegraded("isolation disabled by configuration")
 	}
-	return h.startFallback(spec, nonce, ctlDir, cg)
+	if m.p != nil {
+		m.p.discard()
+		m.p = nil
+	}
+	sb, err = h.startFallback(spec, nonce, ctlDir, m.cg)
+	if err == nil {
+		m.cg = nil
+	}
+	return sb, err
+}
+
+// makeCgroup creates a build's cgroup with its limits; nil when cgroups
+// are not writable here (said once).
+func (h *Host) makeCgroup(id string, lim Limits) (*cgroup, error) {
+	if h.cg == nil {
+		return nil, nil
+	}
+	cg, warn, err := h.cg.create(id, lim)
+	switch {
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS):
+		h.cgWarn.Do(func() {
+			h.log.Warn("cgroups not writable: build limits are not enforced", "err", err)
+		})
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case warn != nil:
+		h.cgWarn.Do(func() { h.log.Warn("some build limits are not enforced", "err", warn) })
+	}
+	return cg, nil
+}
+
+// machinePlatform is a machine's cgroup and init; either may be nil.
+type machinePlatform struct {
+	cg *cgroup
+	p  *initProc
+}
+
+// discard kills the init and removes the cgroup.
+func (m *machinePlatform) discard() {
+	if m.p != nil {
+		m.p.discard()
+		m.p = nil
+	}
+	if m.cg != nil {
+		m.cg.kill()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = m.cg.remove(ctx)
+		m.cg = nil
+	}
+}
+
+// Prepare makes a machine: the cgroup "<CgroupParent>/<id>" with lim written,
+// and a sandbox init (a prestarted one, else a new one) moved into it. It is
+// what a build needs before its spec is known, so it can be done ahead of
+// the build (fleets) or while it provisions.
+func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, err error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("prepare machine: invalid id %q", id)
+	}
+	m := &Machine{id: id, limits: lim}
+	defer func() {
+		if err != nil {
+			m.plat.discard()
+		}
+	}()
+	if m.plat.cg, err = h.makeCgroup(id, lim); err != nil {
+		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
+	}
+	if h.isolationDisabled() {
+		return m, nil
+	}
+	p := h.takePrestarted()
+	if p != nil {
+		// Refill the pool later, off the path of whatever runs now.
+		h.schedulePrestart(prestartDelay)
+	} else {
+		cgFD := 0
+		if m.plat.cg != nil {
+			if fd, err := m.plat.cg.openV2(); err == nil {
+				cgFD = fd
+				defer unix.Close(fd)
+			}
+		}
+		p, err = h.spawnInit(cgFD)
+		if errors.Is(err, errNamespaceDenied) {
+			// Start finds out again and falls back; the cgroup still serves.
+			return m, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("prepare machine %s: %w", id, err)
+		}
+	}
+	m.plat.p = p
+	if m.plat.cg != nil {
+		if err := m.plat.cg.join(p.cmd.Process.Pid, !p.joinedV2); err != nil {
+			return nil, fmt.Errorf("prepare machine %s: %w", id, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
+	}
+	return m, nil
 }
 
 func (h *Host) startFallback(spec Spec, nonce, ctlDir string, cg *cgroup) (*Sandbox, error) {
@@ -403,14 +504,22 @@ func (h *Host) Close() error {
 	return nil
 }
 
-// startNamespaced runs the build under a sandbox init: a prestarted one, or a
-// new one started right inside the build's v2 group.
-func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir string, cg *cgroup, tStart int64) (sb *Sandbox, err error) {
+// startNamespaced runs the build under a sandbox init: the machine's, a
+// prestarted one, or a new one started right inside the build's v2 group.
+//
+// p, if not nil, is a machine's init, already in cg when joined; it is
+// discarded if the start fails.
+func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir string, cg *cgroup, p *initProc, joined bool, tStart int64) (sb *Sandbox, err error) {
 	if err := writeShellScript(ctlDir, ctlInside, nonce); err != nil {
+		if p != nil {
+			p.discard()
+		}
 		return nil, err
 	}
 	t0 := monotonicNow()
-	p := h.takePrestarted()
+	if p == nil {
+		p = h.takePrestarted()
+	}
 	if p == nil {
 		cgFD := 0
 		if cg != nil {
@@ -445,7 +554,7 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir str
 	if _, err := ctlW.Write(append(buf, msg...)); err != nil {
 		return fail(fmt.Errorf("send init spec: %w", err))
 	}
-	if cg != nil {
+	if cg != nil && !joined {
 		if err := cg.join(cmd.Process.Pid, !p.joinedV2); err != nil {
 			return fail(err)
 		}
@@ -453,7 +562,7 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir str
 	if _, err := ctlW.Write([]byte{ctlGo}); err != nil {
 		return fail(fmt.Errorf("start init: %w", err))
 	}
-	joined := monotonicNow()
+	tJoined := monotonicNow()
 
 	statusCh := make(chan string, 1)
 	go func() {
@@ -471,7 +580,7 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir str
 	}
 	switch {
 	case status == statusOK || strings.HasPrefix(status, statusOK+" "):
-		logStartTimes(spec, tStart, t0, p.started, joined, status)
+		logStartTimes(spec, tStart, t0, p.started, tJoined, status)
 	case strings.HasPrefix(status, statusDenied):
 		return fail(fmt.Errorf("sandbox init: %s (%w)", strings.TrimPrefix(status, statusDenied), errNamespaceDenied))
 	default:

@@ -35,3 +35,13 @@ func (h *Host) Close() error { return nil }
 
 // Isolated is false: sandboxes are plain processes here.
 func (h *Host) Isolated() bool { return false }
+
+// machinePlatform is empty here.
+type machinePlatform struct{}
+
+func (machinePlatform) discard() {}
+
+// Prepare is unsupported here.
+func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (*Machine, error) {
+	return nil, ErrUnsupported
+}

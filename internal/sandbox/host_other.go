@@ -22,6 +22,9 @@ func (h *Host) Prune(ctx context.Context) error { return pruneWorkDir(ctx, h) }
 
 // start always falls back: namespaces and cgroups are Linux's.
 func (h *Host) start(ctx context.Context, spec Spec) (*Sandbox, error) {
+	if spec.Machine != nil && !spec.Machine.taken.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("machine %s was already used", spec.Machine.id)
+	}
 	h.warnDegraded("namespaces and cgroups need Linux")
 	nonce, err := newNonce()
 	if err != nil {
@@ -59,3 +62,17 @@ func (h *Host) Close() error { return nil }
 
 // Isolated is false: sandboxes are plain processes here.
 func (h *Host) Isolated() bool { return false }
+
+// machinePlatform is empty here: no cgroups, no sandbox init.
+type machinePlatform struct{}
+
+func (machinePlatform) discard() {}
+
+// Prepare returns a machine with nothing prepared: sandboxes are plain
+// processes here.
+func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (*Machine, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("prepare machine: invalid id %q", id)
+	}
+	return &Machine{id: id, limits: lim}, nil
+}

@@ -148,7 +148,11 @@ func monotonicNow() int64 {
 
 func runInit(status *os.File, entered int64) error {
 	// comm would be "exe" (from /proc/self/exe); name PID 1 for `ps` inside.
-	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("hangar-init\x00")[0])), 0, 0, 0)
+	// PR_SET_NAME names only the calling thread, which need not be the main
+	// one `ps` shows, so write the process's comm file first.
+	if os.WriteFile("/proc/self/comm", []byte("hangar-init"), 0) != nil {
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("hangar-init\x00")[0])), 0, 0, 0)
+	}
 	for _, fd := range []int{initCtlFD, initStatusFD, initCmdFD, initOutFD} {
 		unix.CloseOnExec(fd) // the shell gets only what ForkExec maps
 	}

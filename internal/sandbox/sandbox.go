@@ -77,12 +77,43 @@ type Spec struct {
 	Hide       []string // host paths made empty and inaccessible inside
 	Binds      []Bind
 	Overlays   []Overlay
+	// Machine, if set, is what Host.Prepare made for this sandbox: Start
+	// uses its cgroup (whose limits replace Limits) and its init. A machine
+	// serves one Start.
+	Machine *Machine
 	// Output receives every byte the commands write to stdout/stderr
 	// (merged), in order. It is written from one goroutine of the sandbox,
 	// also between and after Runs (background jobs) until Close returns; a
 	// caller that writes to the same sink must synchronize.
 	Output io.Writer
 	Logger *slog.Logger
+}
+
+// Machine is what a sandbox needs before its build's spec is known: its
+// cgroup, with the limits written, and a sandbox init started and moved into
+// it. Host.Prepare makes one (CodeBuild's PROVISIONING); a fleet keeps
+// machines prepared ahead of its builds, so those have only the mounts and
+// the shell left to do. Discard a machine no Start used.
+type Machine struct {
+	id     string
+	limits Limits
+	plat   machinePlatform // cgroup and init (Linux)
+	taken  atomic.Bool     // Start or Discard has it
+}
+
+// ID is the name of the machine's cgroup.
+func (m *Machine) ID() string { return m.id }
+
+// Limits are the limits the machine's cgroup enforces.
+func (m *Machine) Limits() Limits { return m.limits }
+
+// Discard releases a machine no Start used: its init is killed and its
+// cgroup removed. It does nothing to a machine a sandbox runs on.
+func (m *Machine) Discard() {
+	if m == nil || !m.taken.CompareAndSwap(false, true) {
+		return
+	}
+	m.plat.discard()
 }
 
 // HostOptions configure a Host.

@@ -8,8 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/hangarci/hangar/internal/authz"
 	"github.com/hangarci/hangar/internal/awsapi"
 	"github.com/hangarci/hangar/internal/blobstore"
 	"github.com/hangarci/hangar/internal/logstore"
@@ -43,6 +47,8 @@ type runtime struct {
 	sts     *stssvc.Service
 	handler *awsapi.Mux
 	act     activity
+	authz   *authz.Authorizer
+	creds   *buildCredentials
 }
 
 // Files and directories in the state dir.
@@ -53,6 +59,12 @@ const (
 	blobsDir  = "blobs"
 	buildsDir = "builds"
 )
+
+// killGrace is how long a stopped or timed-out build's processes get
+// between SIGTERM and SIGKILL: a second, so that StopBuild answers with the
+// build STOPPED and its whole tree gone (SIGTERM-trapping children too)
+// within two seconds.
+const killGrace = time.Second
 
 // open opens the store and builds every service.
 func open(ctx context.Context, cfg Config) (*runtime, error) {
@@ -84,7 +96,7 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, fmt.Errorf("make %s: %w", work, err)
 	}
-	host, err := sandbox.NewHost(sandbox.HostOptions{WorkDir: filepath.Join(work, ".sandbox"), Logger: cfg.Log})
+	host, err := sandbox.NewHost(sandbox.HostOptions{WorkDir: filepath.Join(work, ".sandbox"), KillGrace: killGrace, Logger: cfg.Log})
 	if err != nil {
 		return nil, fmt.Errorf("start the sandbox executor: %w", err)
 	}
@@ -103,28 +115,66 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 	params := ssm.New(ssm.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
 	secrets := secretsmanager.New(secretsmanager.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
 
+	// Identity before the runner: builds assume their roles through STS,
+	// and resolve variables and call the API with what authz allows them.
+	if rt.iam, err = iamsvc.New(iamsvc.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log}); err != nil {
+		return nil, fmt.Errorf("start IAM: %w", err)
+	}
+	rt.authz = authz.New(authz.Config{IAM: rt.iam, DB: rt.db, Secrets: secrets, Names: names, Log: cfg.Log})
+	rt.sts = stssvc.New(stssvc.Config{IAM: rt.iam, DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log, Authorize: rt.authz.Allowed})
+	// No build runs yet, so every session issued to a build is left over
+	// from a runner that stopped without revoking it.
+	if n, err := rt.db.DeleteTempCredentialsFrom(ctx, buildService); err != nil {
+		return nil, err
+	} else if n > 0 {
+		cfg.Log.Info("revoked credentials of builds of the last run", "count", n)
+	}
+	rt.creds = newBuildCredentials(rt.sts, names, cfg.Log)
+	s3.Authorize = rt.authorizeS3
+
 	sources, err := sourcecache.Open(filepath.Join(dir, "sources"), sourcecache.Options{Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
 	rt.runner = runner.New(runner.Config{
-		StateDir:  dir,
-		WorkDir:   work,
-		Names:     names,
-		Store:     rt.db,
-		Sandboxes: hostSandboxes{host},
-		Logs:      rt.logs,
-		Objects:   objectFiles{db: rt.db, blobs: rt.blobs},
-		Sources:   sources,
-		Params:    params,
-		Secrets:   secrets,
-		Minute:    cfg.Minute,
-		Log:       cfg.Log,
+		KillGrace:   killGrace,
+		StateDir:    dir,
+		WorkDir:     work,
+		Names:       names,
+		Store:       rt.db,
+		Sandboxes:   hostSandboxes{host},
+		Logs:        rt.logs,
+		Objects:     objectFiles{db: rt.db, blobs: rt.blobs},
+		Sources:     sources,
+		Params:      roleParams{svc: params, authz: rt.authz},
+		Secrets:     roleSecrets{svc: secrets, authz: rt.authz},
+		Credentials: rt.creds,
+		Minute:      cfg.Minute,
+		Log:         cfg.Log,
 	})
-	rt.sched = scheduler.New(scheduler.Config{Runner: rt.runner, MaxRunning: cfg.MaxRunning, Minute: cfg.Minute, Log: cfg.Log})
+	overcommit := cfg.Overcommit
+	if overcommit <= 0 {
+		overcommit = DefaultOvercommit
+	}
+	hostRes := hostResources()
+	rt.sched = scheduler.New(scheduler.Config{
+		Runner:     rt.runner,
+		Warmer:     rt.runner,
+		MaxRunning: cfg.MaxRunning,
+		Host:       hostRes,
+		Capacity:   scheduler.Resources{CPU: hostRes.CPU * overcommit, MemoryBytes: int64(float64(hostRes.MemoryBytes) * overcommit)},
+		Minute:     cfg.Minute,
+		Log:        cfg.Log,
+	})
+	cfg.Log.Debug("on-demand capacity", "host_cpu", hostRes.CPU, "host_memory", hostRes.MemoryBytes, "overcommit", overcommit)
 	cb := codebuild.New(codebuild.Config{DB: rt.db, Names: names, Scheduler: rt.sched, Log: cfg.Log})
+	// The fleets must be known before recover submits their queued builds.
+	if err := cb.LoadFleets(ctx); err != nil {
+		return nil, err
+	}
 
 	rt.handler = awsapi.NewMux(cfg.Log, awsapi.Authenticate(keyStore{rt}, awsapi.WithAuthLogger(cfg.Log)))
+	rt.handler.Authorize(rt.authz.Request)
 	for _, svc := range []struct {
 		name string
 		api  func(func(string, []byte) *awsapi.Error) *awsapi.JSONService
@@ -148,10 +198,6 @@ func open(ctx context.Context, cfg Config) (*runtime, error) {
 	rt.handler.HandleJSON(logsAPI)
 	rt.handler.HandleS3(s3)
 
-	if rt.iam, err = iamsvc.New(iamsvc.Config{DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log}); err != nil {
-		return nil, fmt.Errorf("start IAM: %w", err)
-	}
-	rt.sts = stssvc.New(stssvc.Config{IAM: rt.iam, DB: rt.db, Sealer: rt.seal, Names: names, Log: cfg.Log})
 	for _, api := range []func() (*awsapi.QueryService, error){rt.iam.API, rt.sts.API} {
 		q, err := api()
 		if err != nil {
@@ -175,6 +221,9 @@ func s3ChunkVerifier(r *http.Request) (s3svc.ChunkVerifier, error) {
 }
 
 func (rt *runtime) close() {
+	if rt.runner != nil {
+		rt.runner.Close() // its warm machines, before the host goes
+	}
 	if rt.host != nil {
 		rt.host.Close()
 	}
@@ -262,7 +311,31 @@ func (s hostSandboxes) Start(ctx context.Context, spec sandbox.Spec) (runner.She
 	return sb, nil
 }
 
+func (s hostSandboxes) Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error) {
+	return s.h.Prepare(ctx, id, lim)
+}
+
 func (s hostSandboxes) Isolated() bool { return s.h.Isolated() }
+
+// hostResources is this host's CPU cores and memory (zero memory where
+// /proc/meminfo is missing: no memory cap then).
+func hostResources() scheduler.Resources {
+	r := scheduler.Resources{CPU: float64(goruntime.NumCPU())}
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return r
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					r.MemoryBytes = kb << 10
+				}
+			}
+		}
+	}
+	return r
+}
 
 // objectFiles opens S3 objects for the runner, straight from the blob store.
 type objectFiles struct {

@@ -27,6 +27,11 @@ type Config struct {
 	Minute time.Duration
 	// MaxRunning caps builds running at once (0: no cap).
 	MaxRunning int
+	// Overcommit is how far on-demand builds may over-commit the host: they
+	// start while the CPU and memory of their compute types (each capped at
+	// the host's) add up to at most the host's times Overcommit; the rest
+	// wait in QUEUED. DefaultOvercommit when 0.
+	Overcommit float64
 	// IdleTimeout, when not zero, stops the runner once it has served no
 	// request and run no build for that long (the embedded target).
 	IdleTimeout time.Duration
@@ -35,6 +40,12 @@ type Config struct {
 	Ready func(endpoint string)
 	Log   *slog.Logger
 }
+
+// DefaultOvercommit lets builds reserve twice the host: CPU is shared
+// well by the kernel and builds rarely use their whole compute size, so
+// two SMALL builds (2 vCPU each) run side by side on a 2-core machine;
+// memory limits still hold per build.
+const DefaultOvercommit = 2.0
 
 // DefaultListen is where `hangar server` listens unless told otherwise.
 const DefaultListen = "127.0.0.1:4480"
@@ -68,12 +79,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	endpoint := "http://" + ln.Addr().String()
+	rt.creds.setListener(ln.Addr())
 	if err := rt.writeClientFiles(ctx, endpoint); err != nil {
 		ln.Close()
 		return err
 	}
 	srv := &http.Server{
-		Handler:           rt.act.wrap(rt.handler),
+		Handler:           rt.act.wrap(rt.routes()),
 		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),

@@ -650,10 +650,10 @@ func sdkOverrides(t *testing.T, r *Runner) {
 			},
 			ImageOverride:           aws.String("custom/image:1"),
 			ComputeTypeOverride:     types.ComputeTypeBuildGeneral1Medium,
-			EnvironmentTypeOverride: types.EnvironmentTypeArmContainer,
+			EnvironmentTypeOverride: hostEnvironmentType(),
 		})
 		e := b.Environment
-		if aws.ToString(e.Image) != "custom/image:1" || e.ComputeType != types.ComputeTypeBuildGeneral1Medium || e.Type != types.EnvironmentTypeArmContainer {
+		if aws.ToString(e.Image) != "custom/image:1" || e.ComputeType != types.ComputeTypeBuildGeneral1Medium || e.Type != hostEnvironmentType() {
 			t.Errorf("build environment %s %s %s, want the overrides", aws.ToString(e.Image), e.ComputeType, e.Type)
 		}
 		if !strings.Contains(aws.ToString(b.Source.Buildspec), "override") {
@@ -664,7 +664,7 @@ func sdkOverrides(t *testing.T, r *Runner) {
 		if d.BuildStatus != types.StatusTypeSucceeded || !slices.Contains(log, "override p override new img=custom/image:1") {
 			t.Fatalf("status %s, log:\n%s", d.BuildStatus, strings.Join(log, "\n"))
 		}
-		if !containsLine(log, "Image custom/image:1 (ARM_CONTAINER, BUILD_GENERAL1_MEDIUM)") {
+		if !containsLine(log, "Image custom/image:1 ("+string(hostEnvironmentType())+", BUILD_GENERAL1_MEDIUM) runs in the host sandbox") {
 			t.Errorf("log does not name the overridden image and sizes:\n%s", strings.Join(log, "\n"))
 		}
 		// The project is untouched by a build's overrides.

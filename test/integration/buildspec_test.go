@@ -190,6 +190,7 @@ func bsStartRunner(t *testing.T) *Runner {
 	r := &Runner{t: t, State: dir}
 	r.Start()
 	t.Cleanup(r.Stop) // before the RemoveAll above
+	r.CreateBuildRole(TestRoleName, testRolePolicy)
 	return r
 }
 

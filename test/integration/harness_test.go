@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -77,8 +78,42 @@ func StartRunner(t testing.TB, args ...string) *Runner {
 	r := &Runner{t: t, State: t.TempDir(), Args: args}
 	r.Start()
 	t.Cleanup(r.Stop)
+	r.CreateBuildRole(TestRoleName, testRolePolicy)
 	return r
 }
+
+// TestRoleName is the service role the tests' projects name. Builds assume
+// their project's role, so StartRunner makes it, trusting CodeBuild, with
+// what a typical CodeBuild role has: reading parameters and secrets for
+// build variables.
+const TestRoleName = "hangar-test"
+
+const testRolePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:GetParameters","ssm:GetParameter","secretsmanager:GetSecretValue"],"Resource":"*"}]}`
+
+// CodeBuildTrust is the trust policy of a CodeBuild service role.
+const CodeBuildTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// CreateBuildRole makes a role CodeBuild may assume, with one inline
+// policy (none when policy is empty), and returns its ARN.
+func (r *Runner) CreateBuildRole(name, policy string) string {
+	r.t.Helper()
+	ctx := context.Background()
+	c := r.IAM()
+	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(CodeBuildTrust)})
+	if err != nil {
+		r.t.Fatalf("create role %s: %v", name, err)
+	}
+	if policy != "" {
+		_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("build"), PolicyDocument: aws.String(policy)})
+		if err != nil {
+			r.t.Fatalf("put policy of role %s: %v", name, err)
+		}
+	}
+	return aws.ToString(out.Role.Arn)
+}
+
+// IAM returns an SDK client for the runner.
+func (r *Runner) IAM() *iam.Client { return iam.NewFromConfig(r.AWSConfig()) }
 
 // Start starts (or restarts) the runner process on its state dir.
 func (r *Runner) Start() {

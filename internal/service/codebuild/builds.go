@@ -87,8 +87,23 @@ func (s *Service) StartBuild(ctx context.Context, in *StartBuildInput) (*BuildOu
 	if err := checkEnvVars(in.EnvironmentVariablesOverride); err != nil {
 		return nil, err
 	}
-	if err := checkCompute(buildEnvironment(project, in)); err != nil {
+	env := buildEnvironment(project, in)
+	var fleet *model.Fleet
+	if env.Fleet != nil && env.Fleet.FleetArn != "" {
+		if err := checkFleetArn(env.Fleet); err != nil {
+			return nil, err
+		}
+		if fleet, err = s.fleetFor(ctx, env.Fleet.FleetArn); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkCompute(env); err != nil {
 		return nil, err
+	}
+	if lambdaEnvironment(env) {
+		if err := checkLambdaBuild(in); err != nil {
+			return nil, err
+		}
 	}
 	req, err := json.Marshal(in)
 	if err != nil {
@@ -97,9 +112,18 @@ func (s *Service) StartBuild(ctx context.Context, in *StartBuildInput) (*BuildOu
 	sum := sha256.Sum256(req)
 	p := plan{Request: req, RequestHash: hex.EncodeToString(sum[:])}
 
+	// One StartBuild at a time from here to the scheduler: a token must be
+	// looked up, and a project's build count checked, together with storing
+	// the build, and builds must reach the queue in the order of their
+	// numbers (the order they were started in), which concurrent requests
+	// would shuffle. The store's single writer serialises the insert anyway.
+	limit := 0
+	if l := project.ConcurrentBuildLimit; l != nil && *l > 0 && s.capacity() != nil {
+		limit = *l
+	}
+	s.tokenMu.Lock()
+	defer s.tokenMu.Unlock()
 	if in.IdempotencyToken != "" {
-		s.tokenMu.Lock()
-		defer s.tokenMu.Unlock()
 		prev, err := s.db.BuildByToken(ctx, name, in.IdempotencyToken)
 		if err != nil && !isNotFound(err) {
 			return nil, fmt.Errorf("look up idempotency token: %w", err)
@@ -110,8 +134,11 @@ func (s *Service) StartBuild(ctx context.Context, in *StartBuildInput) (*BuildOu
 			}
 		}
 	}
+	if limit > 0 && s.capacity().ProjectBuilds(name) >= limit {
+		return nil, projectLimitError(limit)
+	}
 
-	b, err := s.insertBuild(ctx, project, in, p)
+	b, err := s.insertBuild(ctx, project, in, p, fleet)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +146,36 @@ func (s *Service) StartBuild(ctx context.Context, in *StartBuildInput) (*BuildOu
 		return nil, fmt.Errorf("submit build %s: %w", b.ID, err)
 	}
 	return &BuildOutput{Build: b}, nil
+}
+
+// projectLimitError is StartBuild's answer when a project has as many
+// builds in progress as its concurrentBuildLimit. CodeBuild "returns an
+// error" then rather than queueing (user guide, "Builds in AWS CodeBuild");
+// the only limit error StartBuild models is AccountLimitExceededException,
+// which CodeBuild sends for the account's concurrency ("Cannot have more
+// than 1 builds in queue for the account", seen in many issue reports), so
+// the project's limit answers with the same exception and a message of the
+// same shape. The exact message AWS sends for a project's limit was not
+// found; clients match on the exception name.
+func projectLimitError(limit int) error {
+	return awsErr("AccountLimitExceededException", "Cannot have more than %d active builds for the project", limit)
+}
+
+// checkLambdaBuild refuses StartBuild overrides Lambda compute does not
+// support, as CreateProject refuses the project members (see
+// checkLambdaProject).
+func checkLambdaBuild(in *StartBuildInput) error {
+	switch {
+	case in.TimeoutInMinutesOverride != nil:
+		return lambdaRefuses("timeoutInMinutesOverride")
+	case in.QueuedTimeoutInMinutesOverride != nil:
+		return lambdaRefuses("queuedTimeoutInMinutesOverride")
+	case in.CacheOverride != nil && in.CacheOverride.Type != "NO_CACHE":
+		return lambdaRefuses("cacheOverride")
+	case in.PrivilegedModeOverride != nil && *in.PrivilegedModeOverride:
+		return lambdaRefuses("privilegedModeOverride")
+	}
+	return nil
 }
 
 // sameRequest decides what an idempotency token seen before means: the
@@ -143,14 +200,14 @@ func (s *Service) sameRequest(prev store.BuildRow, p plan) (*model.Build, bool, 
 }
 
 // insertBuild makes the build a request asks for and stores it, QUEUED.
-func (s *Service) insertBuild(ctx context.Context, project *model.Project, in *StartBuildInput, p plan) (*model.Build, error) {
+func (s *Service) insertBuild(ctx context.Context, project *model.Project, in *StartBuildInput, p plan, fleet *model.Fleet) (*model.Build, error) {
 	planJSON, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode build plan: %w", err)
 	}
 	var b *model.Build
 	_, err = s.db.InsertBuild(ctx, project.Name, func(number int64) (store.BuildRow, error) {
-		b = s.newBuild(ctx, project, in, number)
+		b = s.newBuild(ctx, project, in, number, fleet)
 		body, err := json.Marshal(b)
 		if err != nil {
 			return store.BuildRow{}, fmt.Errorf("encode build: %w", err)
@@ -165,7 +222,9 @@ func (s *Service) insertBuild(ctx context.Context, project *model.Project, in *S
 
 // newBuild returns the build a StartBuild request makes: the project's
 // settings with the request's overrides, SUBMITTED done and QUEUED begun.
-func (s *Service) newBuild(ctx context.Context, p *model.Project, in *StartBuildInput, number int64) *model.Build {
+// On a fleet, the build's environment type and compute are the fleet's
+// (CodeBuild ignores the project's then): what it runs on and is limited to.
+func (s *Service) newBuild(ctx context.Context, p *model.Project, in *StartBuildInput, number int64, fleet *model.Fleet) *model.Build {
 	now := model.NewTime(s.now())
 	id := p.Name + ":" + uuid.NewString()
 	b := &model.Build{
@@ -238,6 +297,10 @@ func (s *Service) newBuild(ctx context.Context, p *model.Project, in *StartBuild
 	}
 	env.RegistryCredential = orRaw(in.RegistryCredentialOverride, env.RegistryCredential)
 	env.EnvironmentVariables = mergeVars(env.EnvironmentVariables, in.EnvironmentVariablesOverride)
+	if fleet != nil {
+		env.Fleet = &model.ProjectFleet{FleetArn: fleet.Arn}
+		env.Type, env.ComputeType, env.ComputeConfiguration = fleet.EnvironmentType, fleet.ComputeType, fleet.ComputeConfiguration
+	}
 	b.Environment = &env
 
 	artifacts := p.Artifacts
@@ -255,6 +318,12 @@ func (s *Service) newBuild(ctx context.Context, p *model.Project, in *StartBuild
 	b.Cache = p.Cache
 	if in.CacheOverride != nil {
 		b.Cache = in.CacheOverride
+	}
+	if lambdaEnvironment(&env) {
+		// Lambda compute has no timeouts to set and no cache, even when a
+		// container project's build is overridden onto it.
+		b.TimeoutInMinutes, b.QueuedTimeoutInMinutes = nil, nil
+		b.Cache = &model.ProjectCache{Type: "NO_CACHE"}
 	}
 
 	logs := p.LogsConfig

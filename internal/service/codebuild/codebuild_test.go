@@ -89,13 +89,23 @@ func TestLambdaComputeNeedsLambdaEnvironment(t *testing.T) {
 	if e := out.Build.Environment; e.Type != model.EnvLinuxLambdaContainer || e.ComputeType != model.ComputeLambda1 {
 		t.Errorf("build environment %s %s, want the overrides", e.Type, e.ComputeType)
 	}
-	fleet := &model.ProjectFleet{FleetArn: "arn:aws:codebuild:us-east-1:000000000000:fleet/f:00000000-0000-4000-8000-000000000000"}
+	// On a fleet the build's environment and compute are the fleet's.
+	missing := &model.ProjectFleet{FleetArn: "arn:aws:codebuild:us-east-1:000000000000:fleet/f:00000000-0000-4000-8000-000000000000"}
+	_, err = s.StartBuild(ctx, &StartBuildInput{ProjectName: "box", FleetOverride: missing})
+	if e, ok := awsapi.AsError(err); !ok || e.Code != "ResourceNotFoundException" || !strings.Contains(e.Message, missing.FleetArn) {
+		t.Fatalf("unknown fleet: %v", err)
+	}
+	f, err := s.CreateFleet(ctx, &FleetInput{Name: "medium", BaseCapacity: ptr(1), EnvironmentType: model.EnvLinuxContainer, ComputeType: model.ComputeMedium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := &model.ProjectFleet{FleetArn: f.Fleet.Arn}
 	out, err = s.StartBuild(ctx, &StartBuildInput{ProjectName: "box", ComputeTypeOverride: model.ComputeLambda1, FleetOverride: fleet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Build.Environment.Fleet == nil || out.Build.Environment.Fleet.FleetArn != fleet.FleetArn {
-		t.Errorf("build fleet %+v, want the override", out.Build.Environment.Fleet)
+	if e := out.Build.Environment; e.Fleet == nil || e.Fleet.FleetArn != fleet.FleetArn || e.ComputeType != model.ComputeMedium || e.Type != model.EnvLinuxContainer {
+		t.Errorf("build environment %+v, want fleet %s's", e, fleet.FleetArn)
 	}
 	if len(q.submitted) != 2 {
 		t.Errorf("submitted %v, want 2 builds", q.submitted)

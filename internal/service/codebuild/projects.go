@@ -71,7 +71,7 @@ func (s *Service) CreateProject(ctx context.Context, in *ProjectInput) (*Project
 	}
 	applyProjectInput(p, in)
 	s.projectDefaults(p)
-	if err := s.checkProject(p); err != nil {
+	if err := s.checkProject(p, in, true); err != nil {
 		return nil, err
 	}
 	p.LastModified = now.Ptr()
@@ -100,7 +100,7 @@ func (s *Service) UpdateProject(ctx context.Context, in *ProjectInput) (*Project
 		}
 		applyProjectInput(p, in)
 		s.projectDefaults(p)
-		if err := s.checkProject(p); err != nil {
+		if err := s.checkProject(p, in, false); err != nil {
 			return cur, err
 		}
 		now := model.NewTime(s.now())
@@ -172,6 +172,9 @@ func applyProjectInput(p *model.Project, in *ProjectInput) {
 	setRaw(&p.BuildBatchConfig, in.BuildBatchConfig)
 	if in.ConcurrentBuildLimit != nil {
 		p.ConcurrentBuildLimit = in.ConcurrentBuildLimit
+		if *in.ConcurrentBuildLimit == -1 {
+			p.ConcurrentBuildLimit = nil // UpdateProject's way to remove the limit
+		}
 	}
 	if in.AutoRetryLimit != nil {
 		p.AutoRetryLimit = in.AutoRetryLimit
@@ -179,12 +182,18 @@ func applyProjectInput(p *model.Project, in *ProjectInput) {
 }
 
 // projectDefaults fills in what CodeBuild fills in when a project is saved.
+// A Lambda project has no timeouts (Lambda compute has neither), and keeps
+// none from before it became one.
 func (s *Service) projectDefaults(p *model.Project) {
-	if p.TimeoutInMinutes == nil {
-		p.TimeoutInMinutes = ptr(60)
-	}
-	if p.QueuedTimeoutInMinutes == nil {
-		p.QueuedTimeoutInMinutes = ptr(480)
+	if p.Environment != nil && lambdaEnvironment(p.Environment) {
+		p.TimeoutInMinutes, p.QueuedTimeoutInMinutes = nil, nil
+	} else {
+		if p.TimeoutInMinutes == nil {
+			p.TimeoutInMinutes = ptr(60)
+		}
+		if p.QueuedTimeoutInMinutes == nil {
+			p.QueuedTimeoutInMinutes = ptr(480)
+		}
 	}
 	if p.EncryptionKey == "" {
 		p.EncryptionKey = fmt.Sprintf("arn:aws:kms:%s:%s:alias/aws/s3", s.names.Region, s.names.Account)
@@ -222,8 +231,9 @@ func (s *Service) projectDefaults(p *model.Project) {
 	}
 }
 
-// checkProject refuses projects no build could run with.
-func (s *Service) checkProject(p *model.Project) error {
+// checkProject refuses projects no build could run with. in is the
+// request: Lambda compute refuses what it sets, not stale stored values.
+func (s *Service) checkProject(p *model.Project, in *ProjectInput, create bool) error {
 	if !validRole(p.ServiceRole) {
 		return invalid("Invalid service role: %s", p.ServiceRole)
 	}
@@ -237,6 +247,82 @@ func (s *Service) checkProject(p *model.Project) error {
 		if err := checkCompute(e); err != nil {
 			return err
 		}
+		if err := checkFleetArn(e.Fleet); err != nil {
+			return err
+		}
+		if lambdaEnvironment(e) {
+			if err := checkLambdaProject(p, in); err != nil {
+				return err
+			}
+		}
+	}
+	return s.checkConcurrentBuildLimit(in.ConcurrentBuildLimit, create)
+}
+
+// lambdaEnvironment reports whether builds of e run on Lambda compute (a
+// fleet's environment is never Lambda).
+func lambdaEnvironment(e *model.ProjectEnvironment) bool {
+	return (e.Fleet == nil || e.Fleet.FleetArn == "") && model.IsLambdaEnvironment(e.Type)
+}
+
+// checkLambdaProject refuses what Lambda compute does not support (user
+// guide, "Limitations of AWS Lambda compute": no custom build timeout, no
+// queue timeout, no caching, no privileged mode), with CodeBuild's message
+// shape: "Cannot specify queuedTimeoutInMinutes for lambda compute"
+// (terraform-provider-aws#34376), "Cannot specify timeoutInMinutes for
+// lambda compute" and "Cannot specify cache for lambda compute" (seen from
+// CloudFormation, noted in Jets' CodeBuild project code). A stored cache
+// from before the project became Lambda is dropped.
+func checkLambdaProject(p *model.Project, in *ProjectInput) error {
+	switch {
+	case in.TimeoutInMinutes != nil:
+		return lambdaRefuses("timeoutInMinutes")
+	case in.QueuedTimeoutInMinutes != nil:
+		return lambdaRefuses("queuedTimeoutInMinutes")
+	case in.Cache != nil && in.Cache.Type != "NO_CACHE":
+		return lambdaRefuses("cache")
+	case p.Environment.PrivilegedMode != nil && *p.Environment.PrivilegedMode:
+		return lambdaRefuses("privilegedMode")
+	}
+	p.Cache = &model.ProjectCache{Type: "NO_CACHE"}
+	return nil
+}
+
+func lambdaRefuses(member string) error {
+	return invalid("Cannot specify %s for lambda compute", member)
+}
+
+// fleetArnRE is the shape of a fleet ARN.
+var fleetArnRE = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:codebuild:[a-z0-9-]+:[0-9]{12}:fleet/[A-Za-z0-9][A-Za-z0-9\-_]*:[A-Za-z0-9-]+$`)
+
+// checkFleetArn refuses a project fleet that is not a fleet ARN. Whether
+// the fleet exists is checked when a build starts: CreateProject has no
+// ResourceNotFoundException, and templates may create the two in any order.
+func checkFleetArn(f *model.ProjectFleet) error {
+	if f == nil || f.FleetArn == "" {
+		return nil
+	}
+	if len(f.FleetArn) > 1024 || !fleetArnRE.MatchString(f.FleetArn) {
+		return invalid("Invalid fleet ARN: %s", f.FleetArn)
+	}
+	return nil
+}
+
+// checkConcurrentBuildLimit checks a project's concurrentBuildLimit: at
+// least 1 (-1 removes it, on update only, as the API documents), and not
+// above the runner's cap on running builds, which CodeBuild refuses as
+// "Project-level concurrent build limit cannot exceed the account-level
+// concurrent build limit of N." (an InvalidInputException,
+// terraform-provider-aws#37748).
+func (s *Service) checkConcurrentBuildLimit(limit *int, create bool) error {
+	if limit == nil || (*limit == -1 && !create) {
+		return nil
+	}
+	if *limit < 1 {
+		return invalid("Invalid concurrent build limit %d: it must be at least 1", *limit)
+	}
+	if c := s.capacity(); c != nil && c.MaxRunning() > 0 && *limit > c.MaxRunning() {
+		return invalid("Project-level concurrent build limit cannot exceed the account-level concurrent build limit of %d.", c.MaxRunning())
 	}
 	return nil
 }

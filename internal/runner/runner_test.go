@@ -1,0 +1,259 @@
+//go:build linux
+
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hangarci/hangar/internal/logstore"
+	"github.com/hangarci/hangar/internal/model"
+	"github.com/hangarci/hangar/internal/sandbox"
+)
+
+func TestMain(m *testing.M) {
+	// The sandbox re-executes this binary as its init.
+	if sandbox.IsInit() {
+		sandbox.InitMain()
+	}
+	os.Exit(m.Run())
+}
+
+// memStore keeps the last saved body of each build.
+type memStore struct {
+	mu     sync.Mutex
+	builds map[string][]byte
+}
+
+func (s *memStore) SaveBuild(_ context.Context, id string, body []byte, _ bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.builds[id] = body
+	return nil
+}
+
+func (s *memStore) build(t *testing.T, id string) *model.Build {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := new(model.Build)
+	if err := json.Unmarshal(s.builds[id], b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// hostSandboxes adapts the real sandbox host.
+type hostSandboxes struct{ h *sandbox.Host }
+
+func (s hostSandboxes) Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error) {
+	return s.h.Prepare(ctx, id, lim)
+}
+
+func (s hostSandboxes) Start(ctx context.Context, spec sandbox.Spec) (Shell, error) {
+	sb, err := s.h.Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+func (s hostSandboxes) Isolated() bool { return s.h.Isolated() }
+
+type testRunner struct {
+	*Runner
+	store *memStore
+	logs  *logstore.Store
+}
+
+// newTestRunner is a runner on a real sandbox host and log store.
+func newTestRunner(t *testing.T, minute time.Duration) *testRunner {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the sandbox")
+	}
+	dir := t.TempDir()
+	host, err := sandbox.NewHost(sandbox.HostOptions{WorkDir: filepath.Join(dir, "sandbox"), CgroupParent: "hangar-runner-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := logstore.Open(filepath.Join(dir, "logs"), logstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &memStore{builds: map[string][]byte{}}
+	r := New(Config{
+		StateDir:  dir,
+		WorkDir:   filepath.Join(dir, "builds"),
+		Names:     model.Names{Region: "us-east-1", Account: model.Account},
+		Store:     st,
+		Sandboxes: hostSandboxes{host},
+		Logs:      logs,
+		Minute:    minute,
+		KillGrace: 200 * time.Millisecond,
+	})
+	t.Cleanup(func() {
+		r.Close()
+		host.Close()
+		logs.Close()
+	})
+	return &testRunner{Runner: r, store: st, logs: logs}
+}
+
+func newBuild(spec string, env *model.ProjectEnvironment) *model.Build {
+	id := "p:" + uuid.NewString()
+	now := model.Now()
+	return &model.Build{
+		ID: id, ProjectName: "p", StartTime: now.Ptr(), CurrentPhase: model.PhaseQueued, BuildStatus: model.StatusInProgress,
+		Source:      &model.ProjectSource{Type: model.SourceNoSource, Buildspec: spec},
+		Environment: env,
+		Phases: []model.BuildPhase{
+			{PhaseType: model.PhaseSubmitted, PhaseStatus: model.StatusSucceeded, StartTime: now.Ptr(), EndTime: now.Ptr()},
+			{PhaseType: model.PhaseQueued, StartTime: now.Ptr()},
+		},
+	}
+}
+
+func smallEnv() *model.ProjectEnvironment {
+	return &model.ProjectEnvironment{Type: model.EnvLinuxContainer, Image: "img", ComputeType: model.ComputeSmall}
+}
+
+func (tr *testRunner) log(t *testing.T, b *model.Build) string {
+	t.Helper()
+	res, err := tr.logs.GetEvents(context.Background(), b.Logs.GroupName, b.Logs.StreamName, logstore.GetRequest{StartFromHead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for _, e := range res.Events {
+		sb.WriteString(e.Message)
+	}
+	return sb.String()
+}
+
+func phaseOf(b *model.Build, t string) *model.BuildPhase { return b.Phase(t) }
+
+// A build stopped (or timing out) while it provisions ends there: the
+// PROVISIONING phase carries the status, FINALIZING is still recorded, and
+// the machine made for it is gone.
+func TestInterruptedWhileProvisioning(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		minute time.Duration
+		cancel error
+		want   string
+	}{
+		{"stop", time.Minute, ErrStopped, model.StatusStopped},
+		// 5 "minutes" of 1 ns: the timeout is over before provisioning ends.
+		{"timeout", time.Nanosecond, nil, model.StatusTimedOut},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := newTestRunner(t, c.minute)
+			b := newBuild("version: 0.2\nphases:\n  build:\n    commands:\n      - echo never\n", smallEnv())
+			b.TimeoutInMinutes = new(int)
+			*b.TimeoutInMinutes = 5
+			ctx, cancel := context.WithCancelCause(context.Background())
+			if c.cancel != nil {
+				cancel(c.cancel)
+			}
+			defer cancel(nil)
+			if err := tr.Run(ctx, b, Placement{}); err != nil {
+				t.Fatal(err)
+			}
+			got := tr.store.build(t, b.ID)
+			p := phaseOf(got, model.PhaseProvisioning)
+			if got.BuildStatus != c.want || p == nil || p.PhaseStatus != c.want {
+				t.Fatalf("build %s, PROVISIONING %+v; want %s there", got.BuildStatus, p, c.want)
+			}
+			if phaseOf(got, model.PhaseDownloadSource) != nil || phaseOf(got, model.PhaseFinalizing) == nil || got.CurrentPhase != model.PhaseCompleted {
+				t.Errorf("phases %+v: want PROVISIONING, FINALIZING, COMPLETED", got.Phases)
+			}
+			_, id, _ := model.SplitBuildID(b.ID)
+			for _, root := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+				if _, err := os.Stat(filepath.Join(root, "hangar-runner-test", id)); err == nil {
+					t.Errorf("the build's cgroup is still in %s", root)
+				}
+			}
+		})
+	}
+}
+
+// A fleet's machines are prepared before its builds arrive; a build on the
+// fleet runs on one (its cgroup is the machine's, not named after the
+// build) and the machine is replaced once the build is over.
+func TestWarmFleetMachines(t *testing.T) {
+	tr := newTestRunner(t, time.Minute)
+	const fleet = "arn:aws:codebuild:us-east-1:000000000000:fleet/f:1"
+	tr.Warm(fleet, 2, smallEnv())
+	waitReady := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for tr.warm.readyCount(fleet) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d machines ready, want %d", tr.warm.readyCount(fleet), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitReady(2)
+	b := newBuild("version: 0.2\nphases:\n  build:\n    commands:\n      - cat /proc/self/cgroup\n", smallEnv())
+	if err := tr.Run(context.Background(), b, Placement{Fleet: fleet, FleetName: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	got := tr.store.build(t, b.ID)
+	log := tr.log(t, got)
+	if got.BuildStatus != model.StatusSucceeded {
+		t.Fatalf("status %s\n%s", got.BuildStatus, log)
+	}
+	if !strings.Contains(log, "Running on Hangar fleet f\n") || !strings.Contains(log, "/hangar-runner-test/fleet-") {
+		t.Errorf("the build did not run on a warm machine of fleet f:\n%s", log)
+	}
+	waitReady(2)
+	// Shrinking the fleet drops machines; 0 drops them all.
+	tr.Warm(fleet, 0, smallEnv())
+	waitReady(0)
+	// An on-demand build makes its machine while it provisions: its cgroup
+	// is named after it.
+	b = newBuild("version: 0.2\nphases:\n  build:\n    commands:\n      - cat /proc/self/cgroup\n", smallEnv())
+	if err := tr.Run(context.Background(), b, Placement{}); err != nil {
+		t.Fatal(err)
+	}
+	got = tr.store.build(t, b.ID)
+	_, id, _ := model.SplitBuildID(b.ID)
+	if log := tr.log(t, got); !strings.Contains(log, "Running on Hangar On-demand") || !strings.Contains(log, "/hangar-runner-test/"+id) {
+		t.Errorf("on-demand build log:\n%s", log)
+	}
+}
+
+// A build of an environment this host cannot run fails at PROVISIONING
+// with a CLIENT_ERROR that says why; nothing starts.
+func TestForeignEnvironmentRefused(t *testing.T) {
+	tr := newTestRunner(t, time.Minute)
+	other := model.EnvArmContainer
+	if tr.cfg.HostArch == "arm64" {
+		other = model.EnvLinuxContainer
+	}
+	for _, env := range []string{other, "WINDOWS_SERVER_2022_CONTAINER"} {
+		b := newBuild("version: 0.2\nphases:\n  build:\n    commands:\n      - echo ran\n", &model.ProjectEnvironment{Type: env, Image: "img", ComputeType: model.ComputeSmall})
+		if err := tr.Run(context.Background(), b, Placement{}); err != nil {
+			t.Fatal(err)
+		}
+		got := tr.store.build(t, b.ID)
+		p := phaseOf(got, model.PhaseProvisioning)
+		if got.BuildStatus != model.StatusFailed || p == nil || p.PhaseStatus != model.StatusFailed || len(p.Contexts) != 1 ||
+			p.Contexts[0].StatusCode != "CLIENT_ERROR" || !strings.Contains(p.Contexts[0].Message, env) {
+			t.Fatalf("%s build: status %s, PROVISIONING %+v", env, got.BuildStatus, p)
+		}
+		if log := tr.log(t, got); strings.Contains(log, "\nran\n") {
+			t.Errorf("%s build ran its commands", env)
+		}
+	}
+}
