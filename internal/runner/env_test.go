@@ -61,7 +61,7 @@ func (s *captureShell) Capture(_ context.Context, script string) ([]byte, int, e
 }
 func (s *captureShell) Kill(time.Duration)          {}
 func (s *captureShell) Close(context.Context) error { return nil }
-func (s *captureShell) OOMKilled() bool             { return false }
+func (s *captureShell) OOMKills() int64             { return 0 }
 
 // TestExportedVariablesLeaveOutProjectSecrets: CodeBuild does not export
 // the project's PARAMETER_STORE and SECRETS_MANAGER variables (nor AWS_*

@@ -482,6 +482,9 @@ func (run *buildRun) runCommands(ctx context.Context, spec *buildspec.Spec, cmds
 		if err := run.flush(); err != nil {
 			return fault("%v", err)
 		}
+		// Counted around each command: an earlier command's OOM kill (one a
+		// build survived with `|| true`) is not this command's failure.
+		ooms := run.shell.OOMKills()
 		code, err := run.shell.Run(ctx, script)
 		run.log.Flush()
 		if err != nil {
@@ -493,13 +496,20 @@ func (run *buildRun) runCommands(ctx context.Context, spec *buildspec.Spec, cmds
 		if code != 0 {
 			run.agent("Command did not exit successfully %s exit status %d", cmd, code)
 			msg := fmt.Sprintf("Error while executing command: %s. Reason: exit status %d", cmd, code)
-			if run.shell.OOMKilled() {
-				msg += fmt.Sprintf(" (out of memory: the build used more than the %s memory limit of %s)", run.b.Environment.ComputeType, memoryOf(run.b.Environment))
+			if run.shell.OOMKills() > ooms {
+				msg += fmt.Sprintf(" (out of memory: the build used more than the %s memory limit of %s)", computeOf(run.b.Environment), memoryOf(run.b.Environment))
 			}
 			return outcome{model.StatusFailed, codeCommand, msg}
 		}
 	}
 	return succeeded
+}
+
+func computeOf(e *model.ProjectEnvironment) string {
+	if e == nil || e.ComputeType == "" {
+		return model.ComputeSmall // what SizeFor gives then
+	}
+	return e.ComputeType
 }
 
 func memoryOf(e *model.ProjectEnvironment) string {

@@ -28,7 +28,8 @@ type Shell interface {
 	Capture(ctx context.Context, script string) (stdout []byte, exitCode int, err error)
 	Kill(grace time.Duration)
 	Close(ctx context.Context) error
-	OOMKilled() bool
+	// OOMKills counts the processes the memory limit has killed so far.
+	OOMKills() int64
 }
 
 // Sandboxes starts shells.

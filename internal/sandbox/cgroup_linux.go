@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -229,7 +230,9 @@ type cgroup struct {
 	v2dir  string
 	v2ctl  map[string]bool // controllers enabled for v2dir
 	dirs   []string        // every dir created, deepest hierarchy order irrelevant
-	oom    bool            // sticky: an OOM kill was seen
+	// ooms is the most OOM kills seen: the counter survives the group's
+	// removal this way, and readers may be on other goroutines.
+	ooms atomic.Int64
 }
 
 func writeFile(path, value string) error {
@@ -463,11 +466,9 @@ func (cg *cgroup) waitEmpty(ctx context.Context) error {
 	}
 }
 
-// oomKilled reads the OOM-kill counter of the memory group.
-func (cg *cgroup) oomKilled() bool {
-	if cg.oom {
-		return true
-	}
+// oomKills reads the OOM-kill counter of the memory group: how many of
+// its processes the memory limit has killed so far.
+func (cg *cgroup) oomKills() int64 {
 	var file string
 	if d, ok := cg.v1dirs["memory"]; ok {
 		file = filepath.Join(d, "memory.oom_control")
@@ -475,14 +476,19 @@ func (cg *cgroup) oomKilled() bool {
 		file = filepath.Join(cg.v2dir, "memory.events")
 	}
 	if file == "" {
-		return false
+		return 0
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return false
+		return cg.ooms.Load() // removed: the last count read
 	}
-	cg.oom = parseOOMKill(b) > 0
-	return cg.oom
+	n := parseOOMKill(b)
+	for {
+		old := cg.ooms.Load()
+		if n <= old || cg.ooms.CompareAndSwap(old, n) {
+			return max(n, old)
+		}
+	}
 }
 
 // parseOOMKill returns the "oom_kill N" counter of memory.oom_control (v1)
@@ -509,7 +515,7 @@ func (cg *cgroup) remove(ctx context.Context) error {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
 	}
-	cg.oomKilled() // last chance to read the counter
+	cg.oomKills() // last chance to read the counter
 	var errs []error
 	for _, d := range cg.dirs {
 		var err error

@@ -25,7 +25,7 @@ type cgroupHandle interface {
 	kill()
 	procs() ([]int, error)
 	remove(ctx context.Context) error
-	oomKilled() bool
+	oomKills() int64
 }
 
 // directBackend is the fallback: the shell is a plain child of the runner, in
@@ -271,4 +271,9 @@ func (d *directBackend) cleanup(ctx context.Context) error {
 	return d.cg.remove(ctx)
 }
 
-func (d *directBackend) oomKilled() bool { return d.cg != nil && d.cg.oomKilled() }
+func (d *directBackend) oomKills() int64 {
+	if d.cg == nil {
+		return 0
+	}
+	return d.cg.oomKills()
+}

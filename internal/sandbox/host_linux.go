@@ -317,7 +317,12 @@ func (b *nsBackend) cleanup(ctx context.Context) error {
 	return b.cg.remove(ctx)
 }
 
-func (b *nsBackend) oomKilled() bool { return b.cg != nil && b.cg.oomKilled() }
+func (b *nsBackend) oomKills() int64 {
+	if b.cg == nil {
+		return 0
+	}
+	return b.cg.oomKills()
+}
 
 func (h *Host) initPath() string {
 	if h.opts.InitPath != "" {

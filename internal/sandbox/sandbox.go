@@ -323,8 +323,8 @@ type backend interface {
 	done() <-chan struct{}
 	// cleanup releases what is left (cgroup); called once, after done.
 	cleanup(ctx context.Context) error
-	// oomKilled reports whether the memory limit killed something.
-	oomKilled() bool
+	// oomKills counts the processes the memory limit killed.
+	oomKills() int64
 }
 
 // Sandbox is one build's running shell.
@@ -360,7 +360,11 @@ type Sandbox struct {
 func (s *Sandbox) Isolated() bool { return s.isolated }
 
 // OOMKilled reports whether the cgroup's memory limit killed a process.
-func (s *Sandbox) OOMKilled() bool { return s.be.oomKilled() }
+func (s *Sandbox) OOMKilled() bool { return s.be.oomKills() > 0 }
+
+// OOMKills counts the processes the cgroup's memory limit has killed so
+// far; compare counts to tell whether one command was.
+func (s *Sandbox) OOMKills() int64 { return s.be.oomKills() }
 
 // Run runs one command in the persistent shell and returns its exit status
 // (128+n when the shell was killed by signal n). Everything the command writes

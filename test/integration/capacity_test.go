@@ -11,6 +11,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
@@ -263,9 +264,45 @@ func spun(t *testing.T, v string) float64 {
 	return total
 }
 
+// hostMemory is this host's MemTotal in bytes, as a memory limit reads
+// back (rounded down to pages).
+func hostMemory(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, err := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10 &^ int64(os.Getpagesize()-1)
+		}
+	}
+	t.Fatal("no MemTotal in /proc/meminfo")
+	return 0
+}
+
+// hostPidMax is the kernel's pid_max: no pids limit is above it.
+func hostPidMax(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // Each compute type's CPU, memory and pids limits are in the build's own
 // cgroup (read from inside the build), capped at the host, and the CPU
-// quota really throttles it.
+// quota really throttles it. 2XLARGE (72 vCPU, 145 GB) is more than this
+// host has: it gets the host's CPUs and memory.
 func TestComputeLimits(t *testing.T) {
 	r := StartRunner(t)
 	cb := r.CodeBuild()
@@ -279,8 +316,12 @@ func TestComputeLimits(t *testing.T) {
 	}{
 		{"small", containerEnv(types.ComputeTypeBuildGeneral1Small), fmt.Sprint(hostQuota), fmt.Sprint(int64(3) << 30), "8192", runtime.NumCPU() <= 1},
 		{"lambda", lambdaEnv(types.ComputeTypeBuildLambda1gb), "60000", fmt.Sprint(int64(1) << 30), "1024", true},
+		{"2xlarge", containerEnv(types.ComputeTypeBuildGeneral12xlarge), fmt.Sprint(runtime.NumCPU() * 100000), fmt.Sprint(hostMemory(t)), fmt.Sprint(min(72*4096, hostPidMax(t))), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if c.name == "2xlarge" && (runtime.NumCPU() >= 72 || hostMemory(t) >= 145<<30) {
+				t.Skip("this host is not smaller than 2XLARGE: nothing to cap")
+			}
 			createProjectWith(t, cb, "limits-"+c.name, withCgdir(limitsSpec), c.env, nil)
 			b := WaitBuild(t, cb, startBuild(t, cb, "limits-"+c.name), 60*time.Second)
 			log := BuildLog(t, r, b)
@@ -316,32 +357,49 @@ func TestComputeLimits(t *testing.T) {
 }
 
 // A build that allocates more than its compute type's memory is killed by
-// the OOM killer, and ends FAILED with a context that says so.
+// the OOM killer, and ends FAILED with a context that says so: whether the
+// memory hog is a command's process or the build's shell itself. A command
+// that fails after an earlier OOM kill the build survived is not blamed on
+// memory.
 func TestOutOfMemory(t *testing.T) {
 	if _, err := exec.LookPath("perl"); err != nil {
 		t.Skip("needs perl")
 	}
 	r := StartRunner(t)
 	cb := r.CodeBuild()
-	createProjectWith(t, cb, "hog", `version: 0.2
-phases:
-  build:
-    commands:
-      - perl -e '$x = "a" x (1536*1024*1024); print "allocated\n"'
-      - echo after-the-hog
-`, lambdaEnv(types.ComputeTypeBuildLambda1gb), nil)
-	b := WaitBuild(t, cb, startBuild(t, cb, "hog"), 60*time.Second)
-	log := BuildLog(t, r, b)
-	if b.BuildStatus != types.StatusTypeFailed {
-		t.Fatalf("status %s\n%s", b.BuildStatus, strings.Join(log, "\n"))
-	}
-	p := phase(b, types.BuildPhaseTypeBuild)
-	if p == nil || p.PhaseStatus != types.StatusTypeFailed || len(p.Contexts) == 0 ||
-		!strings.Contains(aws.ToString(p.Contexts[0].Message), "out of memory") || !strings.Contains(aws.ToString(p.Contexts[0].Message), "1024 MB") {
-		t.Fatalf("BUILD phase %+v", p)
-	}
-	if hasLine(log, "allocated") || hasLine(log, "after-the-hog") {
-		t.Errorf("the hog was not stopped:\n%s", strings.Join(log, "\n"))
+	const hog = `perl -e '$x = "a" x (1536*1024*1024); print "allocated\n"'`
+	for _, c := range []struct {
+		name, spec string
+		oom        bool
+	}{
+		{"process", "version: 0.2\nphases:\n  build:\n    commands:\n      - " + hog + "\n      - echo after-the-hog\n", true},
+		// Doubling a shell variable grows the build's shell itself: the
+		// kernel kills the shell, not a child of it.
+		{"shell", "version: 0.2\nphases:\n  build:\n    commands:\n      - s=x; while :; do s=$s$s; done\n      - echo after-the-hog\n", true},
+		{"survived", "version: 0.2\nphases:\n  install:\n    commands:\n      - " + hog + " || echo survived\n  build:\n    commands:\n      - sh -c 'exit 3'\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			createProjectWith(t, cb, "hog-"+c.name, c.spec, lambdaEnv(types.ComputeTypeBuildLambda1gb), nil)
+			b := WaitBuild(t, cb, startBuild(t, cb, "hog-"+c.name), 60*time.Second)
+			log := BuildLog(t, r, b)
+			if b.BuildStatus != types.StatusTypeFailed {
+				t.Fatalf("status %s\n%s", b.BuildStatus, strings.Join(log, "\n"))
+			}
+			p := phase(b, types.BuildPhaseTypeBuild)
+			if p == nil || p.PhaseStatus != types.StatusTypeFailed || len(p.Contexts) == 0 {
+				t.Fatalf("BUILD phase %+v", p)
+			}
+			msg := aws.ToString(p.Contexts[0].Message)
+			if said := strings.Contains(msg, "out of memory") && strings.Contains(msg, "BUILD_LAMBDA_1GB memory limit of 1024 MB"); said != c.oom {
+				t.Errorf("BUILD phase context %q: says out of memory %v, want %v", msg, said, c.oom)
+			}
+			if hasLine(log, "allocated") || hasLine(log, "after-the-hog") {
+				t.Errorf("the hog was not stopped:\n%s", strings.Join(log, "\n"))
+			}
+			if !c.oom && (!hasLine(log, "survived") || !strings.Contains(msg, "exit status 3")) {
+				t.Errorf("BUILD context %q; log:\n%s", msg, strings.Join(log, "\n"))
+			}
+		})
 	}
 }
 
