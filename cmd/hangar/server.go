@@ -37,6 +37,9 @@ func newServerCmd() *cobra.Command {
 			if cfg.Overcommit <= 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--overcommit %g: must be above 0", cfg.Overcommit)}
 			}
+			if cfg.Minute <= 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--minute %v: must be above 0", cfg.Minute)}
+			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--log-level: %w", err)}

@@ -550,6 +550,13 @@ func TestOnDemandCapacity(t *testing.T) {
 	if _, err := cb.StopBuild(bg, &codebuild.StopBuildInput{Id: aws.String(blocker)}); err != nil {
 		t.Fatal(err)
 	}
+	// The queued timeout is the queue's: a build that left the queue runs
+	// past it (here 1.5 s against 0.5 s).
+	createProjectWith(t, cb, "runs-past-queue-timeout", "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 1.5\n", containerEnv(types.ComputeTypeBuildGeneral1Medium),
+		func(in *codebuild.CreateProjectInput) { in.QueuedTimeoutInMinutes = aws.Int32(5) })
+	if b := WaitBuild(t, cb, startBuild(t, cb, "runs-past-queue-timeout"), 30*time.Second); b.BuildStatus != types.StatusTypeSucceeded {
+		t.Errorf("a running build past its queued timeout: %s %+v", b.BuildStatus, b.Phases)
+	}
 }
 
 // createFleet makes a fleet of this host's container type.
@@ -975,6 +982,20 @@ func TestStopAtEveryPhase(t *testing.T) {
 		}
 		return *out.Build
 	}
+	t.Run("finished", func(t *testing.T) {
+		t.Parallel()
+		createProjectWith(t, cb, "stop-finished", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo done\n", containerEnv(types.ComputeTypeBuildGeneral1Small), nil)
+		done := WaitBuild(t, cb, startBuild(t, cb, "stop-finished"), 30*time.Second)
+		out, err := cb.StopBuild(bg, &codebuild.StopBuildInput{Id: done.Id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := *out.Build
+		if got.BuildStatus != types.StatusTypeSucceeded || !got.EndTime.Equal(*done.EndTime) || len(got.Phases) != len(done.Phases) ||
+			aws.ToString(got.CurrentPhase) != "COMPLETED" {
+			t.Errorf("StopBuild of a SUCCEEDED build changed it: %s %s %v, %d phases (was %d)", got.BuildStatus, aws.ToString(got.CurrentPhase), got.EndTime, len(got.Phases), len(done.Phases))
+		}
+	})
 	t.Run("download_source", func(t *testing.T) {
 		t.Parallel()
 		id := startBuild(t, cb, "slow-stop")
@@ -1096,6 +1117,30 @@ phases:
 		c.mod(in)
 		_, err := cb.CreateProject(bg, in)
 		WantAPIError(t, err, "InvalidInputException", c.want)
+	}
+	// Compute and environment types are checked against each other, on
+	// projects and on the overrides of a build.
+	bad := containerEnv(types.ComputeTypeBuildLambda1gb)
+	_, err = cb.CreateProject(bg, &codebuild.CreateProjectInput{
+		Name: aws.String("container-on-lambda"), Source: &types.ProjectSource{Type: types.SourceTypeNoSource, Buildspec: aws.String("version: 0.2")},
+		Artifacts: &types.ProjectArtifacts{Type: types.ArtifactsTypeNoArtifacts}, Environment: bad,
+		ServiceRole: aws.String("arn:aws:iam::000000000000:role/hangar-test"),
+	})
+	WantAPIError(t, err, "InvalidInputException", "BUILD_LAMBDA_1GB")
+	_, err = cb.StartBuild(bg, &codebuild.StartBuildInput{ProjectName: aws.String("lambda"), ComputeTypeOverride: types.ComputeTypeBuildGeneral1Small})
+	WantAPIError(t, err, "InvalidInputException", "BUILD_GENERAL1_SMALL")
+	createProjectWith(t, cb, "lambda-box", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo ran\n", containerEnv(types.ComputeTypeBuildGeneral1Small), nil)
+	_, err = cb.StartBuild(bg, &codebuild.StartBuildInput{ProjectName: aws.String("lambda-box"), ComputeTypeOverride: types.ComputeTypeBuildLambda1gb})
+	WantAPIError(t, err, "InvalidInputException", "BUILD_LAMBDA_1GB")
+	// Both overrides together move a container project's build onto Lambda:
+	// it runs as the Lambda user.
+	lo, err := cb.StartBuild(bg, &codebuild.StartBuildInput{ProjectName: aws.String("lambda-box"), BuildspecOverride: aws.String("version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"UID=$(id -u)\"\n"),
+		EnvironmentTypeOverride: lambdaEnvironmentType(), ComputeTypeOverride: types.ComputeTypeBuildLambda1gb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lb := WaitBuild(t, cb, aws.ToString(lo.Build.Id), 30*time.Second); lb.BuildStatus != types.StatusTypeSucceeded || logValue(BuildLog(t, r, lb), "UID") != "65534" {
+		t.Errorf("container project's build overridden onto Lambda: %s, UID %q", lb.BuildStatus, logValue(BuildLog(t, r, lb), "UID"))
 	}
 	_, err = cb.StartBuild(bg, &codebuild.StartBuildInput{ProjectName: aws.String("lambda"), TimeoutInMinutesOverride: aws.Int32(10)})
 	WantAPIError(t, err, "InvalidInputException", "Cannot specify timeoutInMinutesOverride for lambda compute")
