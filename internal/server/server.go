@@ -62,6 +62,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("make state dir %s: %w", cfg.StateDir, err)
 	}
+	// A state dir made beforehand (by hand, by mktemp -d with a loose
+	// umask) is the runner's alone too: it holds the credentials file,
+	// the sealing key, the database, logs and objects.
+	if err := os.Chmod(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("restrict state dir %s: %w", cfg.StateDir, err)
+	}
 	lock, err := lockState(cfg.StateDir)
 	if err != nil {
 		return err

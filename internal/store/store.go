@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
@@ -34,6 +35,9 @@ type DB struct {
 // Open opens (creating if needed) the database at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := privateFiles(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -59,6 +63,29 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	db.r = r
 	return db, nil
+}
+
+// privateFiles makes the database file (creating it) and any WAL files
+// left by an earlier run mode 0600. SQLite creates a missing database 0644
+// and gives its -wal and -shm files the database's mode; made 0600 first,
+// nothing of the runner's state (plain parameters, builds, IAM) is
+// readable by other users, whatever the directory's mode.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	err = f.Chmod(0o600)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("restrict %s: %w", path, err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restrict %s: %w", path+suffix, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
