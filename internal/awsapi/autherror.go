@@ -12,6 +12,7 @@ type authKind int
 const (
 	authMissing authKind = iota
 	authMalformed
+	authV2Incomplete
 	authUnsupported
 	authBothMechanisms
 	authScopeDate
@@ -83,7 +84,7 @@ func (a *authError) json() *Error {
 	switch a.kind {
 	case authMissing:
 		return status("MissingAuthenticationTokenException", bad, "Missing Authentication Token")
-	case authMalformed, authScopeDate:
+	case authMalformed, authScopeDate, authV2Incomplete:
 		return status("IncompleteSignatureException", bad, "%s", a.msg)
 	case authUnsupported:
 		return status("IncompleteSignatureException", bad, "Unsupported signing method: requests must be signed with AWS Signature Version 4 (AWS4-HMAC-SHA256).")
@@ -113,7 +114,7 @@ func (a *authError) query() *Error {
 	switch a.kind {
 	case authMissing:
 		return status("MissingAuthenticationToken", forbidden, "Request is missing Authentication Token")
-	case authMalformed, authScopeDate:
+	case authMalformed, authScopeDate, authV2Incomplete:
 		return status("IncompleteSignature", bad, "%s", a.msg)
 	case authUnsupported:
 		return status("IncompleteSignature", bad, "Unsupported signing method: requests must be signed with AWS Signature Version 4 (AWS4-HMAC-SHA256).")
@@ -148,6 +149,10 @@ func (a *authError) s3() *Error {
 			return status("AuthorizationQueryParametersError", bad, "%s", a.msg)
 		}
 		return status("AuthorizationHeaderMalformed", bad, "The authorization header is malformed; %s", a.msg)
+	case authV2Incomplete:
+		// S3's answer to a Signature Version 2 query string that lacks
+		// one of its three parameters is a 403, unlike version 4's.
+		return status("AccessDenied", forbidden, "%s", a.msg)
 	case authScopeDate:
 		if a.presigned {
 			return status("AuthorizationQueryParametersError", bad, "Invalid credential date. Date is not the same as X-Amz-Date.")

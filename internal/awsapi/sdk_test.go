@@ -281,6 +281,11 @@ func TestS3PresignedGet(t *testing.T) {
 	if code, body := get(u.String()); code != 400 || !strings.Contains(body, "<Code>AuthorizationQueryParametersError</Code>") {
 		t.Fatalf("URL without X-Amz-Expires: %d %s", code, body)
 	}
+	// Signature Version 2 query strings missing a part: S3's 403.
+	v2 := srv.URL + "/bkt/p/x.bin?AWSAccessKeyId=" + testKeyID + "&Expires=9999999999"
+	if code, body := get(v2); code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code><Message>Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters</Message>") {
+		t.Fatalf("version 2 URL without Signature: %d %s", code, body)
+	}
 	srv.clock.shift(2 * time.Minute)
 	if code, body := get(req.URL); code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code><Message>Request has expired</Message>") ||
 		!strings.Contains(body, "<X-Amz-Expires>60</X-Amz-Expires>") {

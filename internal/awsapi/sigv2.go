@@ -37,7 +37,7 @@ func (cfg *authConfig) verifyV2Presigned(r *http.Request, keys KeyStore) (Caller
 	q := r.URL.Query()
 	id, sig, exp := q.Get("AWSAccessKeyId"), q.Get("Signature"), q.Get("Expires")
 	if id == "" || sig == "" || exp == "" {
-		return Caller{}, Scope{}, malformed(true, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+		return Caller{}, Scope{}, &authError{kind: authV2Incomplete, presigned: true, msg: "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
 	}
 	expires, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil {
