@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,6 +182,67 @@ func TestSignedRequestsRealClients(t *testing.T) {
 			wantCLIError(t, r, "unsigned request (--no-sign-request)", nil, c.code, c.msg, "--no-sign-request", c.svc, c.op)
 		}
 	})
+	t.Run("only the health check is open", func(t *testing.T) {
+		// Raw requests without a signature (or with a broken one) to every
+		// kind of route: only the health check answers; nothing changes.
+		jsonHdr := JSONHeader("CodeBuild_20161006.ListProjects")
+		now := time.Now().UTC()
+		forged := withAuth(jsonHdr, "AWS4-HMAC-SHA256 Credential="+k.ID+"/"+now.Format("20060102")+"/us-east-1/codebuild/aws4_request, SignedHeaders=host;x-amz-date, Signature="+strings.Repeat("0", 64))
+		forged.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+		formHdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+		// The aws CLI v1 presigns with Signature Version 2, boto3 (told
+		// s3v4) with version 4: each with its signature cut off.
+		noSig := func(u string) string {
+			pu, err := url.Parse(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := pu.Query()
+			q.Del("Signature")
+			q.Del("X-Amz-Signature")
+			return pu.Path + "?" + q.Encode()
+		}
+		v2, v4 := noSig(presignedURL(t, r, "aws CLI", "sec-bucket", "dir/obj.txt", 60)), noSig(presignedURL(t, r, "boto3", "sec-bucket", "dir/obj.txt", 60))
+		for _, c := range []struct {
+			name, method, path string
+			header             http.Header
+			body               string
+			status             int
+			code               string // "" for the health check's 200
+		}{
+			{"health check (GET)", "GET", "/_hangar/health", nil, "", 200, ""},
+			{"health check (HEAD)", "HEAD", "/_hangar/health", nil, "", 200, ""},
+			{"POST to the health check", "POST", "/_hangar/health", nil, "x", 403, "AccessDenied"},
+			{"unsigned S3 GET of an object", "GET", "/sec-bucket/dir/obj.txt", nil, "", 403, "AccessDenied"},
+			{"unsigned S3 PUT", "PUT", "/sec-bucket/unsigned.txt", nil, "x", 403, "AccessDenied"},
+			{"unsigned S3 DELETE", "DELETE", "/sec-bucket/dir/obj.txt", nil, "", 403, "AccessDenied"},
+			{"unsigned IAM Query GET", "GET", "/?Action=CreateUser&UserName=intruder&Version=2010-05-08", nil, "", 403, "MissingAuthenticationToken"},
+			{"unsigned IAM Query POST", "POST", "/", formHdr, "Action=CreateUser&UserName=intruder&Version=2010-05-08", 403, "MissingAuthenticationToken"},
+			{"unsigned JSON (CodeBuild)", "POST", "/", jsonHdr, "{}", 400, "MissingAuthenticationTokenException"},
+			{"JSON with the runner's key id and a made-up signature", "POST", "/", forged, "{}", 400, "InvalidSignatureException"},
+			{"Signature Version 2 header (AWS id:sig)", "GET", "/sec-bucket/dir/obj.txt", withAuth(nil, "AWS "+k.ID+":c2lnbmF0dXJl"), "", 400, "InvalidRequest"},
+			{"aws CLI presigned URL (version 2) without its Signature", "GET", v2, nil, "", 403, "AccessDenied"},
+			{"boto3 presigned URL (version 4) without its X-Amz-Signature", "GET", v4, nil, "", 400, "AuthorizationQueryParametersError"},
+			{"credentials endpoint without a token", "GET", "/_hangar/credentials/00000000-0000-4000-8000-000000000000", nil, "", 403, "AccessDenied"},
+			{"another /_hangar/ path", "GET", "/_hangar/state", nil, "", 403, "AccessDenied"},
+		} {
+			raw := r.Do(nil, "", c.method, c.path, c.header, []byte(c.body))
+			code := xmlCode(string(raw.Body))
+			if c.header.Get("X-Amz-Target") != "" {
+				code = string(raw.Body)
+			}
+			logAttack(t, c.name+" ("+c.method+" "+firstLine(c.path[:min(len(c.path), 60)])+")", fmt.Sprintf("%d %s", raw.Status, firstLine(code)))
+			if raw.Status != c.status || c.code != "" && !strings.Contains(string(raw.Body), c.code) {
+				t.Errorf("%s: %d %s; want %d %s", c.name, raw.Status, raw.Body, c.status, c.code)
+			}
+		}
+		if _, err := r.IAM().GetUser(context.Background(), &iam.GetUserInput{UserName: aws.String("intruder")}); err == nil {
+			t.Error("an unsigned request made a user")
+		}
+		if out, _, rc := r.AWS("s3api", "list-objects-v2", "--bucket", "sec-bucket", "--query", "Contents[].Key", "--output", "text"); rc != 0 || strings.TrimSpace(out) != "dir/obj.txt" {
+			t.Errorf("the bucket after unsigned writes: %q", out)
+		}
+	})
 	t.Run("skewed clock", func(t *testing.T) {
 		for _, skew := range []string{"20", "-20"} {
 			out, _, _ := pyEnv(r, []string{"SKEW_MINUTES=" + skew}, boto3Probe)
@@ -228,23 +290,7 @@ func TestSignedRequestsRealClients(t *testing.T) {
 			return resp.StatusCode, string(b)
 		}
 		for _, client := range []string{"aws CLI", "boto3"} {
-			presign := func(expires int) string {
-				if client == "aws CLI" {
-					out, stderr, rc := r.AWS("s3", "presign", "s3://sec-bucket/dir/obj.txt", "--expires-in", fmt.Sprint(expires))
-					if rc != 0 {
-						t.Fatalf("presign: %s", stderr)
-					}
-					return strings.TrimSpace(out)
-				}
-				out, stderr, rc := r.Python(fmt.Sprintf(`import boto3
-from botocore.config import Config
-s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
-print(s3.generate_presigned_url("get_object", Params={"Bucket": "sec-bucket", "Key": "dir/obj.txt"}, ExpiresIn=%d))`, expires))
-				if rc != 0 {
-					t.Fatalf("boto3 presign: %s", stderr)
-				}
-				return strings.TrimSpace(out)
-			}
+			presign := func(expires int) string { return presignedURL(t, r, client, "sec-bucket", "dir/obj.txt", expires) }
 			u := presign(60)
 			code, b := get(u)
 			logAttack(t, "presigned GET within its time ("+client+")", fmt.Sprintf("%d %s", code, b))
@@ -265,6 +311,37 @@ print(s3.generate_presigned_url("get_object", Params={"Bucket": "sec-bucket", "K
 			}
 		}
 	})
+}
+
+// presignedURL is a presigned GET of bucket/key made by client ("aws
+// CLI": `aws s3 presign`; "boto3": generate_presigned_url, version 4).
+func presignedURL(t *testing.T, r *Runner, client, bucket, key string, expires int) string {
+	t.Helper()
+	if client == "aws CLI" {
+		out, stderr, rc := r.AWS("s3", "presign", "s3://"+bucket+"/"+key, "--expires-in", fmt.Sprint(expires))
+		if rc != 0 {
+			t.Fatalf("presign: %s", stderr)
+		}
+		return strings.TrimSpace(out)
+	}
+	out, stderr, rc := r.Python(fmt.Sprintf(`import boto3
+from botocore.config import Config
+s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+print(s3.generate_presigned_url("get_object", Params={"Bucket": %q, "Key": %q}, ExpiresIn=%d))`, bucket, key, expires))
+	if rc != 0 {
+		t.Fatalf("boto3 presign: %s", stderr)
+	}
+	return strings.TrimSpace(out)
+}
+
+// withAuth is h (copied) with an Authorization header.
+func withAuth(h http.Header, authz string) http.Header {
+	out := h.Clone()
+	if out == nil {
+		out = http.Header{}
+	}
+	out.Set("Authorization", authz)
+	return out
 }
 
 // xmlCode is "Code: Message" of an S3 error body.
@@ -1119,4 +1196,48 @@ func s3Put(t *testing.T, r *Runner, k Key, path string) Raw {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return Raw{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// TestStateDirPrivate starts a runner on a state dir made beforehand with
+// a loose mode: the runner makes it, and the files with its keys and
+// state, its user's alone.
+func TestStateDirPrivate(t *testing.T) {
+	dir, err := os.MkdirTemp("/var/tmp", "hangar-loose-state-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{t: t, State: dir}
+	r.Start()
+	t.Cleanup(r.Stop)
+	// A write, so that the database has its WAL files too.
+	cli(t, r, nil, "s3", "mb", "s3://state-mode")
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logAttack(t, "state dir made beforehand with mode 0755", fmt.Sprintf("runner set it to %v", fi.Mode().Perm()))
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("state dir mode %v, want 0700", fi.Mode().Perm())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "hangar.db*"))
+	files = append(files, filepath.Join(dir, "credentials"), filepath.Join(dir, "master.key"))
+	var modes []string
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		modes = append(modes, fmt.Sprintf("%s %v", filepath.Base(f), fi.Mode().Perm()))
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	logAttack(t, "modes of the runner's key, sealing key and database files", strings.Join(modes, ", "))
+	if len(files) < 4 {
+		t.Errorf("database files: %v", files)
+	}
 }
