@@ -486,6 +486,16 @@ for name, call in [("ssm", lambda: boto3.client("ssm", config=cfg).get_parameter
 	if _, err := r.S3().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("team-bucket"), Key: aws.String("ops/keep")}); err != nil {
 		t.Errorf("a forbidden key was deleted: %v", err)
 	}
+
+	// Neither the users' secrets nor a parameter's value reach the
+	// runner's log, which logs every refusal at debug level.
+	builderKey := readKey(t, strings.TrimPrefix(builder[0], "AWS_SHARED_CREDENTIALS_FILE="))
+	for _, v := range []string{devKey.Secret, builderKey.Secret, "prod-pw"} {
+		if strings.Contains(r.Log(), v) {
+			t.Errorf("the runner's log holds the secret %q", v)
+		}
+	}
+	logAttack(t, "the runner's own log (debug) searched for the users' secret keys and the parameter's value", "none found")
 }
 
 // readKey reads a credentials file written by credsFile.
@@ -579,6 +589,25 @@ func TestBuildCredentials(t *testing.T) {
 	}
 	r.CreateBuildRole("reader", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:GetParameter","ssm:GetParameters"],"Resource":"arn:aws:ssm:*:*:parameter/app/*"}]}`)
 	r.CreateBuildRole("bare", "")
+	// A role with only an AWS managed policy (the one hangar bootstrap's
+	// defaults attach), and one whose Deny beats its Allow.
+	r.CreateBuildRole("managed-reader", "")
+	if _, err := r.IAM().AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("managed-reader"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess")}); err != nil {
+		t.Fatal(err)
+	}
+	r.CreateBuildRole("deny-wins", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:*","secretsmanager:*"],"Resource":"*"},
+		{"Effect":"Deny","Action":"ssm:GetParameter*","Resource":"arn:aws:ssm:*:*:parameter/app/token"}]}`)
+	// Secret values the runner's own log must never hold.
+	neverLogged := []string{"t0k3n-value-99", "k3y-value-77"}
+	t.Cleanup(func() {
+		log := r.Log()
+		for _, v := range neverLogged {
+			if v != "" && strings.Contains(log, v) {
+				t.Errorf("the runner's log holds the secret value %q", v)
+			}
+		}
+		logAttack(t, "the runner's own log (debug level) searched for every value and credential of this test", fmt.Sprintf("none of %d found", len(neverLogged)))
+	})
 	probeDir, err := os.MkdirTemp("/var/tmp", "hangar-probe-")
 	if err != nil {
 		t.Fatal(err)
@@ -730,6 +759,15 @@ phases:
 		}
 		logAttack(t, "boto3 with only a build's environment", lines[0])
 		creds := strings.Fields(lines[1])
+		if len(creds) != 3 {
+			t.Fatalf("credentials from the endpoint: %q", lines[1])
+		}
+		neverLogged = append(neverLogged, creds[1], creds[2])
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "AWS_CONTAINER_AUTHORIZATION_TOKEN="); ok {
+				neverLogged = append(neverLogged, v)
+			}
+		}
 
 		os.WriteFile(filepath.Join(hostSrc, "done"), nil, 0o644)
 		b := WaitBuild(t, r.CodeBuild(), id, 60*time.Second)
@@ -757,6 +795,12 @@ phases:
 			{"secret-denied", "reader", bsSecret("KEY", "app/key"),
 				"DOWNLOAD_SOURCE FAILED: Secrets Manager Error: AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/reader/AWSCodeBuild-UUID is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:000000000000:secret:app/key-"},
 			{"param-allowed", "reader", bsParam("TOKEN", "/app/token"), "SUCCEEDED"},
+			{"param-managed-policy", "managed-reader", bsParam("TOKEN", "/app/token"), "SUCCEEDED"},
+			{"secret-managed-policy", "managed-reader", bsSecret("KEY", "app/key"),
+				"DOWNLOAD_SOURCE FAILED: Secrets Manager Error: AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/managed-reader/AWSCodeBuild-UUID is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:000000000000:secret:app/key-"},
+			{"param-explicit-deny", "deny-wins", bsParam("TOKEN", "/app/token"),
+				"DOWNLOAD_SOURCE FAILED: Decrypted Variables Error: AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/deny-wins/AWSCodeBuild-UUID is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:000000000000:parameter/app/token with an explicit deny in an identity-based policy"},
+			{"secret-allowed", "deny-wins", bsSecret("TOKEN", "app/key"), "SUCCEEDED"},
 		} {
 			secProject(t, r, c.name, c.role, "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"v=$TOKEN\"\n", []types.EnvironmentVariable{c.env}, "", "")
 			b, log := secRun(t, r, c.name)
