@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,9 +17,10 @@ import (
 // machinePool keeps sandbox machines prepared for fleets. A reserved
 // CodeBuild fleet's instances sit idle, ready for builds; a Hangar fleet's
 // machines are the same idea on one host: the cgroup made with the fleet's
-// limits and a sandbox init waiting inside it, before any build arrives.
-// A build on the fleet takes one and has only its mounts and shell left to
-// start.
+// limits, a sandbox init waiting inside it, the sandbox's control dir and
+// the build's directories, before any build arrives. A build on the fleet
+// takes one and has only its mounts and shell left to start (the shell's
+// environment, capabilities and files are the build's own).
 //
 // A fleet of N machines keeps N ready. A machine a build takes is replaced
 // once that build is over, or refillDelay after it started if it runs
@@ -25,9 +29,10 @@ import (
 // took it. Machines are prepared one at a time, in the background, and
 // MaxWarm caps the ready ones of all fleets together.
 type machinePool struct {
-	sb  Sandboxes
-	max int
-	log *slog.Logger
+	sb      Sandboxes
+	max     int
+	workDir string // where the machines' build directories go
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	fleets map[string]*fleetMachines
@@ -39,16 +44,41 @@ type fleetMachines struct {
 	want      int // the fleet's machines
 	inUse     int // its builds running (each holds a slot, warm or not)
 	lim       sandbox.Limits
-	ready     []*sandbox.Machine
+	ready     []*warmMachine
 	preparing int
 	gen       int // bumped when the limits change: older machines are discarded
 }
 
-func newMachinePool(sb Sandboxes, max int, log *slog.Logger) *machinePool {
+// warmMachine is a prepared sandbox machine and the build directories made
+// for it.
+type warmMachine struct {
+	*sandbox.Machine
+	// dir is <WorkDir>/<machine id>, holding src, tmp and home: the
+	// directories of the build that takes the machine.
+	dir string
+}
+
+// discard releases a machine no build took, and its directories.
+func (w *warmMachine) discard() {
+	w.Machine.Discard()
+	os.RemoveAll(w.dir)
+}
+
+// makeBuildDirs makes a build's directories under dir.
+func makeBuildDirs(dir string) error {
+	for _, d := range []string{"src", "tmp", "home"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return fmt.Errorf("make build directory: %w", err)
+		}
+	}
+	return nil
+}
+
+func newMachinePool(sb Sandboxes, max int, workDir string, log *slog.Logger) *machinePool {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &machinePool{sb: sb, max: max, log: log, fleets: map[string]*fleetMachines{}}
+	return &machinePool{sb: sb, max: max, workDir: workDir, log: log, fleets: map[string]*fleetMachines{}}
 }
 
 // set sizes a fleet's machines; 0 forgets the fleet.
@@ -62,7 +92,7 @@ func (p *machinePool) set(fleet string, want int, lim sandbox.Limits) {
 		f = &fleetMachines{}
 		p.fleets[fleet] = f
 	}
-	var drop []*sandbox.Machine
+	var drop []*warmMachine
 	if f.lim != lim {
 		f.lim = lim
 		f.gen++
@@ -79,7 +109,7 @@ func (p *machinePool) set(fleet string, want int, lim sandbox.Limits) {
 	p.kickLocked()
 	p.mu.Unlock()
 	for _, m := range drop {
-		m.Discard()
+		m.discard()
 	}
 }
 
@@ -89,7 +119,7 @@ func (f *fleetMachines) spare() int { return f.want }
 // take hands a fleet's build a ready machine, or nil when none is (the
 // build then prepares its own). Either way the build holds one of the
 // fleet's slots until done.
-func (p *machinePool) take(fleet string) *sandbox.Machine {
+func (p *machinePool) take(fleet string) *warmMachine {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.fleets[fleet]
@@ -173,8 +203,17 @@ func (p *machinePool) prepareLoop() {
 		p.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		m, err := p.sb.Prepare(ctx, machineID(), lim)
+		id := machineID()
+		var m *warmMachine
+		sm, err := p.sb.Prepare(ctx, id, lim)
 		cancel()
+		if err == nil {
+			m = &warmMachine{Machine: sm, dir: filepath.Join(p.workDir, id)}
+			if err = makeBuildDirs(m.dir); err != nil {
+				m.discard()
+				m = nil
+			}
+		}
 
 		p.mu.Lock()
 		f.preparing--
@@ -190,7 +229,7 @@ func (p *machinePool) prepareLoop() {
 			p.log.Warn("prepare a fleet machine", "fleet", name, "err", err)
 			time.Sleep(time.Second) // do not spin on a broken host
 		} else if !keep {
-			m.Discard()
+			m.discard()
 		}
 	}
 }
@@ -199,14 +238,14 @@ func (p *machinePool) prepareLoop() {
 func (p *machinePool) close() {
 	p.mu.Lock()
 	p.closed = true
-	var drop []*sandbox.Machine
+	var drop []*warmMachine
 	for _, f := range p.fleets {
 		drop = append(drop, f.ready...)
 		f.ready = nil
 	}
 	p.mu.Unlock()
 	for _, m := range drop {
-		m.Discard()
+		m.discard()
 	}
 }
 

@@ -174,14 +174,17 @@ func (run *buildRun) provision(ctx context.Context) outcome {
 	if st := run.assumeRole(ctx); !st.ok() {
 		return st
 	}
-	run.dir = run.r.buildDir(run.b)
-	for _, d := range []string{"src", "tmp", "home"} {
-		if err := os.MkdirAll(filepath.Join(run.dir, d), 0o755); err != nil {
-			return fault("make build directory: %v", err)
+	if run.on.Fleet != "" {
+		// A warm machine comes with the build's directories made.
+		if w := run.r.warm.take(run.on.Fleet); w != nil {
+			run.machine, run.dir = w.Machine, w.dir
 		}
 	}
-	if run.on.Fleet != "" {
-		run.machine = run.r.warm.take(run.on.Fleet)
+	if run.dir == "" {
+		run.dir = run.r.buildDir(run.b)
+		if err := makeBuildDirs(run.dir); err != nil {
+			return fault("%v", err)
+		}
 	}
 	if run.machine == nil {
 		m, err := cfg.Sandboxes.Prepare(ctx, buildUUID(run.b), limitsFor(e))

@@ -159,7 +159,7 @@ func New(cfg Config) *Runner {
 	if cfg.MaxWarm == 0 {
 		cfg.MaxWarm = DefaultMaxWarm
 	}
-	return &Runner{cfg: cfg, warm: newMachinePool(cfg.Sandboxes, cfg.MaxWarm, cfg.Log)}
+	return &Runner{cfg: cfg, warm: newMachinePool(cfg.Sandboxes, cfg.MaxWarm, cfg.WorkDir, cfg.Log)}
 }
 
 // Warm keeps n machines prepared for fleet (its base capacity), with the

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,8 +71,9 @@ func (s hostSandboxes) Isolated() bool { return s.h.Isolated() }
 
 type testRunner struct {
 	*Runner
-	store *memStore
-	logs  *logstore.Store
+	store      *memStore
+	logs       *logstore.Store
+	sandboxDir string // the sandbox host's work dir (control dirs)
 }
 
 // newTestRunner is a runner on a real sandbox host and log store.
@@ -81,7 +83,8 @@ func newTestRunner(t *testing.T, minute time.Duration) *testRunner {
 		t.Skip("needs root for the sandbox")
 	}
 	dir := t.TempDir()
-	host, err := sandbox.NewHost(sandbox.HostOptions{WorkDir: filepath.Join(dir, "sandbox"), CgroupParent: "hangar-runner-test"})
+	sandboxDir := filepath.Join(dir, "sandbox")
+	host, err := sandbox.NewHost(sandbox.HostOptions{WorkDir: sandboxDir, CgroupParent: "hangar-runner-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +108,7 @@ func newTestRunner(t *testing.T, minute time.Duration) *testRunner {
 		host.Close()
 		logs.Close()
 	})
-	return &testRunner{Runner: r, store: st, logs: logs}
+	return &testRunner{Runner: r, store: st, logs: logs, sandboxDir: sandboxDir}
 }
 
 func newBuild(spec string, env *model.ProjectEnvironment) *model.Build {
@@ -186,9 +189,34 @@ func TestInterruptedWhileProvisioning(t *testing.T) {
 	}
 }
 
-// A fleet's machines are prepared before its builds arrive; a build on the
-// fleet runs on one (its cgroup is the machine's, not named after the
-// build) and the machine is replaced once the build is over.
+// warmDirs lists the machines' build directories (fleet-…) in the runner's
+// work dir that have src, tmp and home made, and the sandbox control dirs
+// (fleet-…) with the shell's script written.
+func warmDirs(t *testing.T, tr *testRunner) (build, ctl []string) {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(tr.cfg.WorkDir, "fleet-*"))
+	for _, d := range dirs {
+		ok := true
+		for _, sub := range []string{"src", "tmp", "home"} {
+			if fi, err := os.Stat(filepath.Join(d, sub)); err != nil || !fi.IsDir() {
+				ok = false
+			}
+		}
+		if ok {
+			build = append(build, filepath.Base(d))
+		}
+	}
+	scripts, _ := filepath.Glob(filepath.Join(tr.sandboxDir, "fleet-*", "*"))
+	for _, s := range scripts {
+		ctl = append(ctl, filepath.Base(filepath.Dir(s)))
+	}
+	return build, ctl
+}
+
+// A fleet's machines are prepared before its builds arrive (cgroup, init,
+// control dir, build dirs); a build on the fleet runs on one (its cgroup is
+// the machine's, not named after the build) and the machine is replaced
+// once the build is over.
 func TestWarmFleetMachines(t *testing.T) {
 	tr := newTestRunner(t, time.Minute)
 	const fleet = "arn:aws:codebuild:us-east-1:000000000000:fleet/f:1"
@@ -204,6 +232,10 @@ func TestWarmFleetMachines(t *testing.T) {
 		}
 	}
 	waitReady(2)
+	build, ctl := warmDirs(t, tr)
+	if len(build) != 2 || len(ctl) != 2 {
+		t.Fatalf("before any build: build dirs of %v, control dirs of %v; want 2 machines' each", build, ctl)
+	}
 	b := newBuild("version: 0.2\nphases:\n  build:\n    commands:\n      - cat /proc/self/cgroup\n", smallEnv())
 	if err := tr.Run(context.Background(), b, Placement{Fleet: fleet, FleetName: "f"}); err != nil {
 		t.Fatal(err)
@@ -217,9 +249,19 @@ func TestWarmFleetMachines(t *testing.T) {
 		t.Errorf("the build did not run on a warm machine of fleet f:\n%s", log)
 	}
 	waitReady(2)
+	// The used machine's dirs went with its build; its replacement has its own.
+	after, _ := warmDirs(t, tr)
+	if len(after) != 2 || !slices.Contains(after, build[0]) && !slices.Contains(after, build[1]) {
+		t.Errorf("machines' build dirs before %v, after the build %v: want one kept, one replaced", build, after)
+	} else if slices.Contains(after, build[0]) && slices.Contains(after, build[1]) {
+		t.Errorf("machines' build dirs before %v, after the build %v: the used machine's are still there", build, after)
+	}
 	// Shrinking the fleet drops machines; 0 drops them all.
 	tr.Warm(fleet, 0, smallEnv())
 	waitReady(0)
+	if build, ctl := warmDirs(t, tr); len(build) != 0 || len(ctl) != 0 {
+		t.Errorf("dirs of dropped machines left: %v %v", build, ctl)
+	}
 	// An on-demand build makes its machine while it provisions: its cgroup
 	// is named after it.
 	b = newBuild("version: 0.2\nphases:\n  build:\n    commands:\n      - cat /proc/self/cgroup\n", smallEnv())

@@ -98,11 +98,7 @@ func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 			m.discard()
 		}
 	}()
-	nonce, err := newNonce()
-	if err != nil {
-		return nil, fmt.Errorf("make nonce: %w", err)
-	}
-	ctlDir, err := makeCtlDir(h.opts.WorkDir, spec.ID, spec.User)
+	ctlDir, nonce, written, err := h.ctlFor(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +116,7 @@ func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 	if !h.isolationDisabled() {
 		p, joined := m.p, m.p != nil
 		m.p = nil // startNamespaced discards it on failure
-		sb, err = h.startNamespaced(ctx, spec, nonce, ctlDir, m.cg, p, joined, tStart)
+		sb, err = h.startNamespaced(ctx, spec, nonce, ctlDir, written, m.cg, p, joined, tStart)
 		if !errors.Is(err, errNamespaceDenied) {
 			if err == nil {
 				m.cg = nil // the sandbox removes it
@@ -136,7 +132,7 @@ func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 		m.p.discard()
 		m.p = nil
 	}
-	sb, err = h.startFallback(spec, nonce, ctlDir, m.cg)
+	sb, err = h.startFallback(spec, nonce, ctlDir, written, m.cg)
 	if err == nil {
 		m.cg = nil
 	}
@@ -186,7 +182,8 @@ func (m *machinePlatform) discard() {
 }
 
 // Prepare makes a machine: the cgroup "<CgroupParent>/<id>" with lim written,
-// and a sandbox init (a prestarted one, else a new one) moved into it. It is
+// the control dir "<WorkDir>/<id>" with the shell's script, and a sandbox
+// init (a prestarted one, else a new one) moved into it. It is
 // what a build needs before its spec is known, so it can be done ahead of
 // the build (fleets) or while it provisions.
 func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, err error) {
@@ -197,9 +194,15 @@ func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, 
 	defer func() {
 		if err != nil {
 			m.plat.discard()
+			if m.ctl.dir != "" {
+				os.RemoveAll(m.ctl.dir)
+			}
 		}
 	}()
 	if m.plat.cg, err = h.makeCgroup(id, lim); err != nil {
+		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
+	}
+	if m.ctl, err = h.prepareCtl(id); err != nil {
 		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
 	}
 	if h.isolationDisabled() {
@@ -238,12 +241,37 @@ func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, 
 	return m, nil
 }
 
-func (h *Host) startFallback(spec Spec, nonce, ctlDir string, cg *cgroup) (*Sandbox, error) {
+// prepareCtl makes a control dir named id with the shell's script in it,
+// for a sandbox that sees the dir at ctlInside (or, where isolation is off,
+// where it is).
+func (h *Host) prepareCtl(id string) (preparedCtl, error) {
+	nonce, err := newNonce()
+	if err != nil {
+		return preparedCtl{}, fmt.Errorf("make nonce: %w", err)
+	}
+	dir, err := makeCtlDir(h.opts.WorkDir, id, nil)
+	if err != nil {
+		return preparedCtl{}, err
+	}
+	seen := ctlInside
+	if h.isolationDisabled() {
+		seen = dir
+	}
+	if err := writeShellScript(dir, seen, nonce); err != nil {
+		os.RemoveAll(dir)
+		return preparedCtl{}, err
+	}
+	return preparedCtl{dir: dir, nonce: nonce, seen: seen}, nil
+}
+
+func (h *Host) startFallback(spec Spec, nonce, ctlDir, written string, cg *cgroup) (*Sandbox, error) {
 	if len(spec.Overlays) > 0 {
 		return nil, fmt.Errorf("start sandbox %s: overlays need an isolated sandbox (%w)", spec.ID, ErrUnsupported)
 	}
-	if err := writeShellScript(ctlDir, ctlDir, nonce); err != nil {
-		return nil, err
+	if written != ctlDir {
+		if err := writeShellScript(ctlDir, ctlDir, nonce); err != nil {
+			return nil, err
+		}
 	}
 	c := directConfig{spec: spec, ctlDir: ctlDir, nonce: nonce, leftoverGrace: h.opts.LeftoverGrace}
 	if cg != nil {
@@ -513,13 +541,16 @@ func (h *Host) Close() error {
 // prestarted one, or a new one started right inside the build's v2 group.
 //
 // p, if not nil, is a machine's init, already in cg when joined; it is
-// discarded if the start fails.
-func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir string, cg *cgroup, p *initProc, joined bool, tStart int64) (sb *Sandbox, err error) {
-	if err := writeShellScript(ctlDir, ctlInside, nonce); err != nil {
-		if p != nil {
-			p.discard()
+// discarded if the start fails. written says where the control dir's
+// script expects to be seen, if a machine wrote it.
+func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir, written string, cg *cgroup, p *initProc, joined bool, tStart int64) (sb *Sandbox, err error) {
+	if written != ctlInside {
+		if err := writeShellScript(ctlDir, ctlInside, nonce); err != nil {
+			if p != nil {
+				p.discard()
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	t0 := monotonicNow()
 	if p == nil {

@@ -90,15 +90,48 @@ type Spec struct {
 }
 
 // Machine is what a sandbox needs before its build's spec is known: its
-// cgroup, with the limits written, and a sandbox init started and moved into
-// it. Host.Prepare makes one (CodeBuild's PROVISIONING); a fleet keeps
-// machines prepared ahead of its builds, so those have only the mounts and
-// the shell left to do. Discard a machine no Start used.
+// cgroup, with the limits written, a sandbox init started and moved into
+// it, and its control dir with the shell's protocol script. Host.Prepare
+// makes one (CodeBuild's PROVISIONING); a fleet keeps machines prepared
+// ahead of its builds, so those have only the mounts and the shell left to
+// do: the shell's environment, user, capabilities and view of the files are
+// the build's. Discard a machine no Start used.
 type Machine struct {
 	id     string
 	limits Limits
 	plat   machinePlatform // cgroup and init (Linux)
+	ctl    preparedCtl     // control dir, when prepared
 	taken  atomic.Bool     // Start or Discard has it
+}
+
+// preparedCtl is a machine's control dir (owned by root) and the shell
+// script written in it for the shell to see the dir at seen.
+type preparedCtl struct {
+	dir, nonce, seen string
+}
+
+// ctlFor returns the control dir and nonce of a sandbox being started: the
+// machine's prepared ones (given to user, as makeCtlDir does), else new
+// ones. written is where the dir's script expects to be seen ("" when
+// none is written yet).
+func (h *Host) ctlFor(spec Spec) (dir, nonce, written string, err error) {
+	if m := spec.Machine; m != nil && m.ctl.dir != "" {
+		c := m.ctl
+		if u := spec.User; u != nil {
+			if err := os.Chown(c.dir, int(u.UID), int(u.GID)); err != nil {
+				os.RemoveAll(c.dir)
+				return "", "", "", fmt.Errorf("chown control dir: %w", err)
+			}
+		}
+		return c.dir, c.nonce, c.seen, nil
+	}
+	if nonce, err = newNonce(); err != nil {
+		return "", "", "", fmt.Errorf("make nonce: %w", err)
+	}
+	if dir, err = makeCtlDir(h.opts.WorkDir, spec.ID, spec.User); err != nil {
+		return "", "", "", err
+	}
+	return dir, nonce, "", nil
 }
 
 // ID is the name of the machine's cgroup.
@@ -114,6 +147,9 @@ func (m *Machine) Discard() {
 		return
 	}
 	m.plat.discard()
+	if m.ctl.dir != "" {
+		os.RemoveAll(m.ctl.dir)
+	}
 }
 
 // HostOptions configure a Host.
