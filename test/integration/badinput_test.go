@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,7 +70,9 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantJSONError(t, r.JSONCall(c.target, []byte(c.body)), http.StatusBadRequest, c.code, c.msg)
+			raw := r.JSONCall(c.target, []byte(c.body))
+			logAttack(t, "bad JSON request "+c.name+" ("+c.target+")", fmt.Sprintf("%d %s", raw.Status, raw.Body))
+			wantJSONError(t, raw, http.StatusBadRequest, c.code, c.msg)
 		})
 	}
 
@@ -80,7 +83,9 @@ func TestBadInput(t *testing.T) {
 	t.Run("Oversized", func(t *testing.T) {
 		for _, size := range []int{9 << 20, 16<<20 + 64<<10} {
 			body := project(`,"description":"` + strings.Repeat("x", size) + `"`)
-			wantJSONError(t, r.JSONCall("CodeBuild_20161006.CreateProject", []byte(body)), http.StatusRequestEntityTooLarge, "SerializationException", "Request body is larger than")
+			raw := r.JSONCall("CodeBuild_20161006.CreateProject", []byte(body))
+			logAttack(t, fmt.Sprintf("CreateProject body of %d MiB", size>>20), fmt.Sprintf("%d %s", raw.Status, raw.Body))
+			wantJSONError(t, raw, http.StatusRequestEntityTooLarge, "SerializationException", "Request body is larger than")
 		}
 		// The SDK reads that answer as the API error it names.
 		_, err := r.CodeBuild().CreateProject(bg, &codebuild.CreateProjectInput{

@@ -1115,6 +1115,16 @@ func TestBadInputWalls(t *testing.T) {
 				t.Errorf("PUT %s: %d %s", c.path[:min(len(c.path), 40)], raw.Status, raw.Body)
 			}
 		}
+		// A single PUT of 6 GiB (S3's limit is 5): refused on its
+		// Content-Length, before any of the body is read or stored.
+		status, body := s3PutClaim(t, r, k, "/walls/huge.bin", 6<<30)
+		logAttack(t, "S3 PUT announcing a 6 GiB body", fmt.Sprintf("%d %s", status, xmlCode(body)))
+		if status != 400 || !strings.Contains(body, "<Code>EntityTooLarge</Code>") {
+			t.Errorf("6 GiB PUT: %d %s", status, body)
+		}
+		if _, err := r.S3().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("walls"), Key: aws.String("huge.bin")}); err == nil {
+			t.Error("the 6 GiB PUT stored an object")
+		}
 		// Objects are blobs named by their hashes: no file took a key's name.
 		filepath.WalkDir(filepath.Dir(r.State), func(p string, d os.DirEntry, err error) error {
 			if err == nil && strings.HasPrefix(d.Name(), "escape-") {
@@ -1151,42 +1161,36 @@ func TestBadInputWalls(t *testing.T) {
 		}
 	})
 
-	t.Run("archives with devices, fifos and links out", func(t *testing.T) {
+	t.Run("archives with paths out, devices, fifos, links out and huge files", func(t *testing.T) {
 		escape := bsEscapeDir(t)
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, h := range []*tar.Header{
-			{Name: "ok.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3},
-			{Name: "disk", Typeflag: tar.TypeBlock, Mode: 0o600, Devmajor: 254},
-			{Name: "null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
-			{Name: "fifo", Typeflag: tar.TypeFifo, Mode: 0o644},
-			{Name: "passwd", Typeflag: tar.TypeLink, Linkname: "/etc/passwd"},
-			{Name: "out", Typeflag: tar.TypeSymlink, Linkname: escape},
-		} {
-			tw.WriteHeader(h)
-			if h.Size > 0 {
-				tw.Write([]byte("ok\n"))
-			}
+		bad := map[string]*tar.Header{
+			"dotdot":   {Name: bsEscapeUp(escape) + "/dotdot", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3},
+			"absolute": {Name: escape + "/absolute", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3},
+			"disk":     {Name: "disk", Typeflag: tar.TypeBlock, Mode: 0o600, Devmajor: 254},
+			"null":     {Name: "null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+			"fifo":     {Name: "fifo", Typeflag: tar.TypeFifo, Mode: 0o644},
+			"passwd":   {Name: "passwd", Typeflag: tar.TypeLink, Linkname: "/etc/passwd"},
+			"out":      {Name: "out", Typeflag: tar.TypeSymlink, Linkname: escape},
+			// 5 GiB claimed, a few bytes sent: the size alone must stop it.
+			"huge": {Name: "huge.bin", Typeflag: tar.TypeReg, Mode: 0o644, Size: 5 << 30},
 		}
-		tw.Close()
+		what := map[string]string{
+			"dotdot": "a path climbing out with ../", "absolute": "an absolute path", "disk": "a block device", "null": "a char device",
+			"fifo": "a FIFO", "passwd": "a hard link to /etc/passwd", "out": "a symlink out of the tree", "huge": "a single 5 GiB file",
+		}
+		why := map[string]string{"huge": "file is larger than 4294967296 bytes"}
 		cli(t, r, nil, "s3", "mb", "s3://archives")
-		for i, name := range []string{"disk", "null", "fifo", "passwd", "out"} {
+		for i, name := range []string{"dotdot", "absolute", "disk", "null", "fifo", "passwd", "out", "huge"} {
 			// One bad entry per archive, so each refusal is seen.
 			var one bytes.Buffer
 			w := tar.NewWriter(&one)
-			tr := tar.NewReader(bytes.NewReader(buf.Bytes()))
-			for {
-				h, err := tr.Next()
-				if err != nil {
-					break
-				}
-				if h.Name != "ok.txt" && h.Name != name {
-					continue
-				}
-				w.WriteHeader(h)
-				io.Copy(w, tr)
+			w.WriteHeader(&tar.Header{Name: "ok.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3})
+			w.Write([]byte("ok\n"))
+			w.WriteHeader(bad[name])
+			if bad[name].Size > 0 {
+				w.Write([]byte("ok\n")) // all of it but for the huge file
 			}
-			w.Close()
+			w.Close() // fails for the huge file, whose header is written already
 			key := fmt.Sprintf("evil-%d.tar", i)
 			if _, err := r.S3().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("archives"), Key: aws.String(key), Body: bytes.NewReader(one.Bytes())}); err != nil {
 				t.Fatal(err)
@@ -1204,8 +1208,12 @@ func TestBadInputWalls(t *testing.T) {
 			}
 			b, log := secRun(t, r, project)
 			got := phaseContext(b)
-			logAttack(t, "S3 source archive with a "+map[string]string{"disk": "block device", "null": "char device", "fifo": "FIFO", "passwd": "hard link to /etc/passwd", "out": "symlink out of the tree"}[name], got)
-			if b.BuildStatus != types.StatusTypeFailed || !strings.HasPrefix(got, "DOWNLOAD_SOURCE FAILED: CLIENT_ERROR: unpack source archives/"+key) || !strings.Contains(got, "unsafe") {
+			logAttack(t, "S3 source archive with "+what[name], got)
+			reason := why[name]
+			if reason == "" {
+				reason = "unsafe"
+			}
+			if b.BuildStatus != types.StatusTypeFailed || !strings.HasPrefix(got, "DOWNLOAD_SOURCE FAILED: CLIENT_ERROR: unpack source archives/"+key) || !strings.Contains(got, reason) {
 				t.Errorf("%s: %s", name, got)
 			}
 			if _, ok := secLogValue(log, "ran"); ok {
@@ -1216,6 +1224,43 @@ func TestBadInputWalls(t *testing.T) {
 			t.Errorf("something reached %s: %v", escape, ents)
 		}
 	})
+}
+
+// s3PutClaim sends the head of a PUT whose Content-Length says size, with
+// an unsigned payload, and a few bytes of body; it returns the answer's
+// status and body.
+func s3PutClaim(t *testing.T, r *Runner, k Key, path string, size int64) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, r.Endpoint+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = size
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	if err := signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", req.URL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var head strings.Builder
+	fmt.Fprintf(&head, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", path, req.URL.Host, size)
+	req.Header.Write(&head)
+	head.WriteString("\r\n")
+	if _, err := io.WriteString(conn, head.String()+"xxxx"); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		t.Fatalf("answer to a %d-byte PUT: %v", size, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // s3Put sends a PUT of "x" to path exactly as written, signed the way S3
