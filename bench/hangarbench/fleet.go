@@ -49,6 +49,11 @@ func benchFleet(ctx context.Context, e *env) ([]result, error) {
 	if err := lambdaProject(ctx, cb, "lambda", spec); err != nil {
 		return nil, err
 	}
+	floor, err := shellFloor(latencyRuns)
+	if err != nil {
+		return nil, err
+	}
+	floorMedian := summarize("", "ms", floor).Median
 	var out []result
 	kinds := []struct{ project, label string }{{"onfleet", "fleet build"}, {"ondemand", "on-demand build"}, {"lambda", "Lambda build"}}
 	projects := make([]string, len(kinds))
@@ -63,9 +68,18 @@ func benchFleet(ctx context.Context, e *env) ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
+		var rows []result
 		for i, k := range kinds {
-			out = append(out, summarize(fmt.Sprintf("StartBuild → first command, %s, %s", k.label, mode.name), "ms", samples[i]))
+			r := summarize(fmt.Sprintf("StartBuild → first command, %s, %s", k.label, mode.name), "ms", samples[i])
+			if mode.pause > 0 {
+				r.Peer, r.PeerMedian = floorName, floorMedian
+			}
+			rows = append(rows, r)
 		}
+		if rows[1].Median > 0 {
+			rows[0].Note = fmt.Sprintf("%.2f× the on-demand build's", rows[0].Median/rows[1].Median)
+		}
+		out = append(out, rows...)
 	}
 
 	queued, err := rssWithQueued(ctx, e, spec)

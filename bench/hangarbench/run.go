@@ -120,6 +120,7 @@ func benchRunTrue(ctx context.Context, _ *env) ([]result, error) {
 	const runs = 20
 	var walls []float64
 	parts := map[string][]float64{}
+	progress("run: hangar run -- true, %d runs", runs)
 	for i := range runs + 2 { // two warm-up runs: start the runner, fill the hash cache
 		took, v, err := e.run(ctx, tree, "true")
 		if err != nil {
@@ -139,15 +140,33 @@ func benchRunTrue(ctx context.Context, _ *env) ([]result, error) {
 	r := summarize("run -- true, 1,000 files, embedded warm", "ms", walls)
 	r.Bar = "≤ 250 ms; not slower than act"
 	if act, err := exec.LookPath("act"); err == nil {
+		progress("run: act, %d runs", runs)
 		if samples, err := benchAct(ctx, act, tree, runs); err == nil {
 			r.Peer, r.PeerMedian = "act v0.2.89", summarize("", "", samples).Median
 		} else {
-			r.Note = "act: " + err.Error()
+			r.Note = "act failed: " + err.Error()
 		}
 	} else {
-		r.Note = "act not on PATH"
+		r.Note = "act not on PATH (bench/run builds it with go install; see bench/README.md)"
 	}
-	out := []result{r}
+	if r.Note != "" {
+		fmt.Fprintln(os.Stderr, "hangarbench: run: no act column:", r.Note)
+	}
+	// The floor: the same command as a local process, no runner at all.
+	var floor []float64
+	for range runs {
+		cmd := exec.CommandContext(ctx, "bash", "-c", "true")
+		cmd.Dir = tree
+		began := time.Now()
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("bash -c true: %w", err)
+		}
+		floor = append(floor, ms(time.Since(began)))
+	}
+	f := r
+	f.Metric, f.Bar, f.Note = "  the same against the floor", "", ""
+	f.Peer, f.PeerMedian = "bash -c true (floor)", summarize("", "", floor).Median
+	out := []result{r, f}
 	keys := make([]string, 0, len(parts))
 	for k := range parts {
 		keys = append(keys, k)
@@ -195,7 +214,11 @@ func lastLine(s string) string {
 	return s
 }
 
-func benchSecondRun(ctx context.Context, _ *env) ([]result, error) {
+// benchSecondRun measures source sync on the DESIGN tree (10,000 files,
+// 200 MB): what `hangar run` sends and how long it takes the first time
+// and after one file changed, each beside a full zip upload of the same
+// tree (see zipupload.go), which costs the same on every run.
+func benchSecondRun(ctx context.Context, srv *env) ([]result, error) {
 	e, err := newEmbedded(*hangarPath)
 	if err != nil {
 		return nil, err
@@ -205,32 +228,60 @@ func benchSecondRun(ctx context.Context, _ *env) ([]result, error) {
 	if err := makeTree(tree, "bench10k", 10_000, 20_000); err != nil {
 		return nil, err
 	}
+	progress("upload: first run, 10,000 files / 200 MB")
 	took1, v1, err := e.run(ctx, tree, "true")
 	if err != nil {
 		return nil, err
+	}
+	progress("upload: full zip upload of the same tree")
+	z1, err := uploadZip(ctx, srv, tree)
+	if err != nil {
+		return nil, fmt.Errorf("full zip upload: %w", err)
 	}
 	changed := make([]byte, 20_000)
 	rand.Read(changed)
 	if err := os.WriteFile(filepath.Join(tree, "pkg042", "f04242.dat"), changed, 0o644); err != nil {
 		return nil, err
 	}
+	progress("upload: second run, one file changed")
 	took2, v2, err := e.run(ctx, tree, "true")
 	if err != nil {
 		return nil, err
+	}
+	progress("upload: full zip upload again")
+	z2, err := uploadZip(ctx, srv, tree)
+	if err != nil {
+		return nil, fmt.Errorf("full zip upload: %w", err)
 	}
 	one := func(metric, unit string, v float64, bar string) result {
 		r := summarize(metric, unit, []float64{v})
 		r.Bar = bar
 		return r
 	}
+	peer := "full zip upload (Jets)"
+	withPeer := func(r result, v float64) result {
+		r.Peer, r.PeerMedian = peer, v
+		return r
+	}
+	sent1 := withPeer(one("first run, 10,000 files / 200 MB: sent", "MB", float64(v1.BytesSent)/1e6, ""), float64(z1.bytes)/1e6)
+	sent1.Note = "peer: the zip's size (" + z1.tool + "; random content does not compress)"
+	wall1 := withPeer(one("first run: wall", "ms", ms(took1), ""), ms(z1.wall()))
+	wall1.Note = "hangar: scan, upload, build, exit; peer: zip and PutObject only"
 	return []result{
-		one("first run, 10,000 files / 200 MB: sent", "MB", float64(v1.BytesSent)/1e6, ""),
-		one("first run: wall", "ms", ms(took1), ""),
-		one("second run, one file changed: sent", "MB", float64(v2.BytesSent)/1e6, "≤ 1 MB"),
-		one("second run: wall", "ms", ms(took2), ""),
-		one("second run: scan", "ms", v2.Timings["scan"], ""),
-		one("second run: list blobs", "ms", v2.Timings["list"], ""),
-		one("second run: upload", "ms", v2.Timings["upload"], ""),
-		one("second run: follow (build)", "ms", v2.Timings["follow"], ""),
+		sent1,
+		wall1,
+		one("  first run: scan", "ms", v1.Timings["scan"], ""),
+		one("  first run: upload", "ms", v1.Timings["upload"], ""),
+		one("  first run: follow (build)", "ms", v1.Timings["follow"], ""),
+		one("  full zip upload, first run: zip", "ms", ms(z1.zip), ""),
+		one("  full zip upload, first run: PutObject", "ms", ms(z1.upload), ""),
+		withPeer(one("second run, one file changed: sent", "MB", float64(v2.BytesSent)/1e6, "≤ 1 MB"), float64(z2.bytes)/1e6),
+		withPeer(one("second run: wall", "ms", ms(took2), ""), ms(z2.wall())),
+		one("  second run: scan", "ms", v2.Timings["scan"], ""),
+		one("  second run: list blobs", "ms", v2.Timings["list"], ""),
+		one("  second run: upload", "ms", v2.Timings["upload"], ""),
+		one("  second run: follow (build)", "ms", v2.Timings["follow"], ""),
+		one("  full zip upload, second run: zip", "ms", ms(z2.zip), ""),
+		one("  full zip upload, second run: PutObject", "ms", ms(z2.upload), ""),
 	}, nil
 }

@@ -46,12 +46,25 @@ func benchStartToFirstCommand(ctx context.Context, e *env) ([]result, error) {
 			summarize("  of which: StartBuild API round trip", "ms", api),
 			summarize("  of which: build submitted → first command", "ms", server))
 	}
+	floor, err := shellFloor(startRuns)
+	if err != nil {
+		return nil, err
+	}
+	out[0].Peer, out[0].PeerMedian = floorName, summarize("", "ms", floor).Median
+	return out, nil
+}
+
+const floorName = "fork/exec bash (floor)"
+
+// shellFloor times fork/exec of bash until it runs the builds' first
+// command, runs times: the least any runner can take.
+func shellFloor(runs int) ([]float64, error) {
 	var floor []float64
-	for i := 0; i < startRuns; i++ {
+	for range runs {
 		t0 := time.Now()
 		o, err := exec.Command("bash", "-c", "echo T=$EPOCHREALTIME").Output()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("bash: %w", err)
 		}
 		t1, err := stampIn([]string{strings.TrimSpace(string(o))})
 		if err != nil {
@@ -59,9 +72,7 @@ func benchStartToFirstCommand(ctx context.Context, e *env) ([]result, error) {
 		}
 		floor = append(floor, ms(t1.Sub(t0)))
 	}
-	f := summarize("", "ms", floor)
-	out[0].Peer, out[0].PeerMedian = "fork/exec bash (floor)", f.Median
-	return out, nil
+	return floor, nil
 }
 
 // startSeries starts startRuns builds (after a few to warm up), pause apart.
