@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -202,7 +203,8 @@ func benchAPI(ctx context.Context, e *env) ([]result, error) {
 	var peer *apiTarget
 	note := ""
 	if m, err := startMoto(ctx); err != nil {
-		note = "moto_server: " + err.Error()
+		note = "no moto_server column: " + err.Error()
+		fmt.Fprintln(os.Stderr, "hangarbench: api:", note)
 	} else {
 		defer m.close()
 		peer = &apiTarget{name: "moto_server", cfg: m.cfg, endpoint: m.endpoint}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,8 +93,13 @@ func benchIdle(ctx context.Context, _ *env) ([]result, error) {
 		time.Sleep(time.Second)
 		if v, err := rssSeries(m.cmd.Process.Pid); err == nil {
 			r0.Peer, r0.PeerMedian = "moto_server", summarize("", "", v).Median
+		} else {
+			r0.Note = "moto_server RSS: " + err.Error()
 		}
 		m.close()
+	} else {
+		r0.Note = "no moto_server column: " + err.Error()
+		fmt.Fprintln(os.Stderr, "hangarbench: idle:", r0.Note)
 	}
 	r1 := summarize(fmt.Sprintf("idle runner RSS, right after %d builds", idleBuilds), "MB", after)
 	r2 := summarize(fmt.Sprintf("idle runner RSS, after %d builds, a GC and %v", idleBuilds, idleSettle), "MB", settled)

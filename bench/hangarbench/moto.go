@@ -34,7 +34,7 @@ var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
 func startMoto(ctx context.Context) (*moto, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (install it with pip install 'moto[server]')", err)
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
 	// Hangar's account, so that the same role ARN passes moto's check that
