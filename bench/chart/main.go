@@ -271,7 +271,13 @@ func barValue(bar string) (float64, bool) {
 	return v, err == nil
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+// num shows three significant digits, without an exponent.
+func num(v float64) string {
+	if v >= 1000 || v <= -1000 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
 
 // clip shortens s to n characters once it is ASCII.
 func clip(s string, n int) string {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -71,17 +72,30 @@ func main() {
 	flag.Parse()
 
 	ctx := context.Background()
+	// "go" is the in-process benchmarks, which bench/run runs and passes
+	// in as -gobench.
+	names := []string{"go"}
+	for _, b := range benchmarks() {
+		names = append(names, b.name)
+	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {
-		if n != "" {
-			want[n] = true
+		if n = strings.TrimSpace(n); n == "" {
+			continue
 		}
+		if !slices.Contains(names, n) {
+			fmt.Fprintf(os.Stderr, "hangarbench: -only: no benchmark %q; there are %s\n", n, strings.Join(names, ", "))
+			os.Exit(2)
+		}
+		want[n] = true
 	}
 	var results []result
 	for _, b := range benchmarks() {
 		if len(want) > 0 && !want[b.name] {
 			continue
 		}
+		began := time.Now()
+		fmt.Fprintf(os.Stderr, "hangarbench: %s\n", b.name)
 		e, err := startEnv(ctx, *hangar)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hangarbench:", err)
@@ -91,6 +105,15 @@ func main() {
 		e.close()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "hangarbench: %s: %v\n", b.name, err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "hangarbench: %s took %.0f s\n", b.name, time.Since(began).Seconds())
+		results = append(results, rs...)
+	}
+	if *goBenchFile != "" && (len(want) == 0 || want["go"]) {
+		rs, err := goBenchResults(*goBenchFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hangarbench:", err)
 			os.Exit(1)
 		}
 		results = append(results, rs...)
@@ -111,14 +134,23 @@ func printTable(results []result) {
 		peer, pm, ratio := "-", "-", "-"
 		if r.Peer != "" {
 			peer = r.Peer
-			pm = fmt.Sprintf("%.3g %s", r.PeerMedian, r.Unit)
+			pm = num(r.PeerMedian) + " " + r.Unit
 			if r.PeerMedian > 0 {
 				ratio = fmt.Sprintf("%.2f×", r.Median/r.PeerMedian)
 			}
 		}
-		fmt.Fprintf(w, "%s\t%.3g %s\t(%.3g–%.3g)\t%d\t%s\t%s\t%s\t%s\n", r.Metric, r.Median, r.Unit, r.Min, r.Max, r.Runs, peer, pm, ratio, r.Bar)
+		fmt.Fprintf(w, "%s\t%s %s\t(%s–%s)\t%d\t%s\t%s\t%s\t%s\n", r.Metric, num(r.Median), r.Unit, num(r.Min), num(r.Max), r.Runs, peer, pm, ratio, r.Bar)
 	}
 	w.Flush()
+}
+
+// num shows three significant digits, without an exponent: 20193 ms
+// reads better as 20193 than as 2.02e+04.
+func num(v float64) string {
+	if v >= 1000 || v <= -1000 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // ms converts a duration to milliseconds.
