@@ -146,7 +146,22 @@ func (s *Scheduler) fits(need Resources) bool {
 
 // Submit queues a build that is stored in QUEUED. A build naming a fleet
 // this scheduler does not know ends at once, FAILED: its fleet was deleted.
+// A build already past its queued timeout (it waited across a runner
+// restart) ends at once, TIMED_OUT, instead of starting.
 func (s *Scheduler) Submit(ctx context.Context, b *model.Build) error {
+	var wait time.Duration
+	if b.QueuedTimeoutInMinutes != nil {
+		wait = time.Duration(*b.QueuedTimeoutInMinutes) * s.cfg.Minute
+		if b.StartTime != nil {
+			wait -= time.Since(b.StartTime.Time)
+		}
+		if wait <= 0 {
+			if err := s.cfg.Runner.EndQueued(context.WithoutCancel(ctx), b, model.StatusTimedOut, codeQueuedTimeout, msgQueuedTimeout); err != nil {
+				return fmt.Errorf("end build %s past its queued timeout: %w", b.ID, err)
+			}
+			return nil
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -164,12 +179,8 @@ func (s *Scheduler) Submit(ctx context.Context, b *model.Build) error {
 		}
 		e.fleet.queued++
 	}
-	if b.QueuedTimeoutInMinutes != nil {
-		d := time.Duration(*b.QueuedTimeoutInMinutes) * s.cfg.Minute
-		if b.StartTime != nil {
-			d -= time.Since(b.StartTime.Time)
-		}
-		e.timer = time.AfterFunc(max(d, 0), func() { s.expire(e) })
+	if wait > 0 {
+		e.timer = time.AfterFunc(wait, func() { s.expire(e) })
 	}
 	s.projects[b.ProjectName]++
 	s.queue = append(s.queue, e)
@@ -270,6 +281,12 @@ func (s *Scheduler) leaveLocked(e *entry) {
 	}
 }
 
+// How a queued timeout ends a build's QUEUED phase.
+const (
+	codeQueuedTimeout = "BUILD_TIMED_OUT"
+	msgQueuedTimeout  = "Build timed out while waiting in the queue."
+)
+
 // expire ends a build that waited in the queue past its queued timeout.
 // CodeBuild removes such a build from the queue; it ends TIMED_OUT, its
 // QUEUED phase TIMED_OUT (the API's StatusType for a timeout), and it never
@@ -278,7 +295,7 @@ func (s *Scheduler) expire(e *entry) {
 	if !s.dequeue(e) {
 		return
 	}
-	err := s.cfg.Runner.EndQueued(context.WithoutCancel(s.base), e.b, model.StatusTimedOut, "BUILD_TIMED_OUT", "Build timed out while waiting in the queue.")
+	err := s.cfg.Runner.EndQueued(context.WithoutCancel(s.base), e.b, model.StatusTimedOut, codeQueuedTimeout, msgQueuedTimeout)
 	if err != nil {
 		s.cfg.Log.Error("expire queued build", "build", e.b.ID, "err", err)
 	}

@@ -318,6 +318,16 @@ func TestQueuedTimeout(t *testing.T) {
 		t.Errorf("fleet queued %d after the timeout", q)
 	}
 	r.finish("p:f1")
+
+	// A build submitted again after a restart keeps its timeout from
+	// StartBuild: one past it ends at once, though it could start now.
+	late := build("late", model.ComputeSmall)
+	late.QueuedTimeoutInMinutes = ptr(5)
+	late.StartTime = model.NewTime(time.Now().Add(-time.Second)).Ptr()
+	submit(t, s, late)
+	if got := r.endedAs("p:late"); got != "TIMED_OUT BUILD_TIMED_OUT" || slices.Contains(r.startedIDs(), "p:late") {
+		t.Errorf("a build past its queued timeout when submitted: ended %q, started %v", got, r.startedIDs())
+	}
 }
 
 // Stop ends a queued build STOPPED without running it, and cancels a

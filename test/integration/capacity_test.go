@@ -559,6 +559,36 @@ func TestOnDemandCapacity(t *testing.T) {
 	}
 }
 
+// queuedTimeoutInMinutes counts from StartBuild, also across a runner
+// restart: a queued build whose time ran out while the runner was down
+// ends TIMED_OUT in QUEUED when it comes back, though there is room for it
+// then; one with time left runs.
+func TestQueuedTimeoutAcrossRestart(t *testing.T) {
+	// A minute is 200 ms: the smallest queued timeout (5) is one second.
+	r := StartRunner(t, "--overcommit", "1", "--minute", "200ms")
+	cb := r.CodeBuild()
+	createProjectWith(t, cb, "hold", "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 30\n", containerEnv(types.ComputeTypeBuildGeneral1Medium), nil)
+	createProjectWith(t, cb, "short-wait", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo ran\n", containerEnv(types.ComputeTypeBuildGeneral1Medium),
+		func(in *codebuild.CreateProjectInput) { in.QueuedTimeoutInMinutes = aws.Int32(5) })
+	createProjectWith(t, cb, "long-wait", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo ran\n", containerEnv(types.ComputeTypeBuildGeneral1Medium),
+		func(in *codebuild.CreateProjectInput) { in.QueuedTimeoutInMinutes = aws.Int32(100) })
+	hold := startBuild(t, cb, "hold")
+	waitBuildPhase(t, cb, hold, "BUILD")
+	short, long := startBuild(t, cb, "short-wait"), startBuild(t, cb, "long-wait")
+	r.Kill9()
+	time.Sleep(1500 * time.Millisecond)
+	r.Start()
+	cb = r.CodeBuild()
+	sb := WaitBuild(t, cb, short, 10*time.Second)
+	if q := phase(sb, types.BuildPhaseTypeQueued); sb.BuildStatus != types.StatusTypeTimedOut || q == nil || q.PhaseStatus != types.StatusTypeTimedOut ||
+		phase(sb, types.BuildPhaseTypeProvisioning) != nil {
+		t.Errorf("build past its queued timeout after the restart: %s %+v", sb.BuildStatus, sb.Phases)
+	}
+	if lb := WaitBuild(t, cb, long, 30*time.Second); lb.BuildStatus != types.StatusTypeSucceeded {
+		t.Errorf("build with queue time left after the restart: %s %+v", lb.BuildStatus, lb.Phases)
+	}
+}
+
 // createFleet makes a fleet of this host's container type.
 func createFleet(t testing.TB, cb *codebuild.Client, name string, capacity int32, overflow types.FleetOverflowBehavior) types.Fleet {
 	t.Helper()
