@@ -559,6 +559,34 @@ func TestOnDemandCapacity(t *testing.T) {
 	}
 }
 
+// The over-commit factor is the server's: with --overcommit 2, builds may
+// reserve twice the host, so two MEDIUM builds (4 vCPU, capped at the
+// host's CPUs) run side by side and the third waits for one of them.
+func TestOvercommitFactor(t *testing.T) {
+	if runtime.NumCPU() >= 4 {
+		t.Skip("MEDIUM is capped at the host only on hosts under 4 CPUs")
+	}
+	r := StartRunner(t, "--overcommit", "2")
+	cb := r.CodeBuild()
+	createProjectWith(t, cb, "twice", "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 1.5\n", containerEnv(types.ComputeTypeBuildGeneral1Medium), nil)
+	var ids []string
+	for range 3 {
+		ids = append(ids, startBuild(t, cb, "twice"))
+	}
+	s := sampleRunning(t, cb, func() []string { return ids })
+	for _, id := range ids {
+		if b := WaitBuild(t, cb, id, 30*time.Second); b.BuildStatus != types.StatusTypeSucceeded {
+			t.Fatalf("build %s: %s", id, b.BuildStatus)
+		}
+	}
+	s.Stop()
+	builds := buildsNow(t, cb, ids)
+	if got := maxOverlap(builds); got != 2 || s.max.Load() > 2 {
+		t.Errorf("%d MEDIUM builds ran at once by their records (%d sampled), want 2 with --overcommit 2", got, s.max.Load())
+	}
+	checkStartOrder(t, builds)
+}
+
 // queuedTimeoutInMinutes counts from StartBuild, also across a runner
 // restart: a queued build whose time ran out while the runner was down
 // ends TIMED_OUT in QUEUED when it comes back, though there is room for it
