@@ -176,13 +176,18 @@ func (cfg *authConfig) verify(r *http.Request, keys KeyStore) (Caller, Scope, *C
 		return Caller{}, Scope{}, nil, e
 	}
 
-	canonical := canonicalRequest(r, &sr, payloadHash, s3)
+	canonical := canonicalRequest(r, &sr, payloadHash, s3, false)
 	sts := stringToSign(sr.amzDate, sr.credentialScope(), canonical)
 	signingKey := deriveSigningKey(key.SecretAccessKey, sr.scope)
-	want := hex.EncodeToString(hmacSHA256(signingKey, []byte(sts)))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(sr.signature))) {
-		return Caller{}, Scope{}, nil, &authError{kind: authBadSignature, accessKey: sr.accessKey,
-			canonical: canonical, stringToSign: sts, signature: sr.signature}
+	if !sr.signs(signingKey, sts) {
+		// botocore folds every run of white space in a header value into
+		// one space, the Go SDK only runs of spaces: with a tab inside a
+		// signed value, the request may be signed either way.
+		alt := canonicalRequest(r, &sr, payloadHash, s3, true)
+		if alt == canonical || !sr.signs(signingKey, stringToSign(sr.amzDate, sr.credentialScope(), alt)) {
+			return Caller{}, Scope{}, nil, &authError{kind: authBadSignature, accessKey: sr.accessKey,
+				canonical: canonical, stringToSign: sts, signature: sr.signature}
+		}
 	}
 
 	// The session token is checked after the signature so that a wrong
@@ -212,6 +217,13 @@ func (cfg *authConfig) verify(r *http.Request, keys KeyStore) (Caller, Scope, *C
 		caller.AccessKeyID = sr.accessKey
 	}
 	return caller, sr.scope, chunks, nil
+}
+
+// signs reports, in constant time, whether the request's signature is
+// that of the string to sign sts.
+func (sr *sigRequest) signs(signingKey []byte, sts string) bool {
+	want := hex.EncodeToString(hmacSHA256(signingKey, []byte(sts)))
+	return hmac.Equal([]byte(want), []byte(strings.ToLower(sr.signature)))
 }
 
 // parseAuthorization parses
@@ -488,8 +500,9 @@ func (cfg *authConfig) bufferBody(r *http.Request) (string, *authError) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// canonicalRequest builds the SigV4 canonical request of r.
-func canonicalRequest(r *http.Request, sr *sigRequest, payloadHash string, s3 bool) string {
+// canonicalRequest builds the SigV4 canonical request of r; spacesOnly
+// collapses header values the Go SDK's way (see canonicalHeaderValue).
+func canonicalRequest(r *http.Request, sr *sigRequest, payloadHash string, s3, spacesOnly bool) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
@@ -500,7 +513,7 @@ func canonicalRequest(r *http.Request, sr *sigRequest, payloadHash string, s3 bo
 	for _, name := range sr.signedHeaders {
 		b.WriteString(name)
 		b.WriteByte(':')
-		b.WriteString(canonicalHeaderValue(r, name))
+		b.WriteString(canonicalHeaderValue(r, name, spacesOnly))
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
@@ -603,8 +616,9 @@ func canonicalQuery(raw string, presigned bool) string {
 }
 
 // canonicalHeaderValue is a signed header's value: values joined by ',',
-// each trimmed with inner runs of spaces collapsed.
-func canonicalHeaderValue(r *http.Request, name string) string {
+// each trimmed with inner runs of white space collapsed to one space, as
+// botocore does; with spacesOnly, only runs of spaces are (the Go SDK).
+func canonicalHeaderValue(r *http.Request, name string, spacesOnly bool) string {
 	var vals []string
 	switch name {
 	case "host":
@@ -619,18 +633,36 @@ func canonicalHeaderValue(r *http.Request, name string) string {
 	default:
 		vals = r.Header.Values(name)
 	}
+	out := make([]string, len(vals))
 	for i, v := range vals {
-		vals[i] = collapseSpaces(v)
+		if spacesOnly {
+			out[i] = collapseRunsOfSpaces(v)
+		} else {
+			out[i] = collapseSpaces(v)
+		}
 	}
-	return strings.Join(vals, ",")
+	return strings.Join(out, ",")
 }
 
 func collapseSpaces(s string) string {
 	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "  ") {
+	plain := true // only single ASCII spaces: nothing to fold
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x21 && c < 0x80 || c == ' ' && s[i+1] != ' '
+	}
+	if plain {
 		return s
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+func collapseRunsOfSpaces(s string) string {
+	s = strings.Trim(s, " ")
+	for strings.Contains(s, "  ") {
+		s = strings.ReplaceAll(s, "  ", " ")
+	}
+	return s
 }
 
 func stringToSign(amzDate, scope, canonical string) string {
