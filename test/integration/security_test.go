@@ -422,6 +422,9 @@ func TestAuthorizationRealClients(t *testing.T) {
 	wantCLIError(t, r, "IAM user assumes a role that trusts the account", dev, "AccessDenied",
 		"is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::000000000000:role/hangar-test",
 		"sts", "assume-role", "--role-arn", "arn:aws:iam::000000000000:role/hangar-test", "--role-session-name", "xx")
+	wantCLIError(t, r, "admin attaches an AWS managed policy that does not exist", nil, "NoSuchEntity",
+		"Policy arn:aws:iam::aws:policy/AdministratorAccessPlus does not exist or is not attachable.",
+		"iam", "attach-user-policy", "--user-name", "dev", "--policy-arn", "arn:aws:iam::aws:policy/AdministratorAccessPlus")
 	out, stderr, rc = awsEnv(r, dev, "iam", "create-access-key")
 	logAttack(t, "IAM user makes a key for itself (policy allows ${aws:username})", fmt.Sprintf("exit %d %s", rc, firstLine(stderr)))
 	if rc != 0 {
@@ -1084,6 +1087,20 @@ func TestBadInputWalls(t *testing.T) {
 		logAttack(t, "a 2 MiB request header", line)
 		if !strings.HasPrefix(line, "HTTP/1.1 431") {
 			t.Errorf("2 MiB header: %q", line)
+		}
+	})
+
+	t.Run("Query body over the limit", func(t *testing.T) {
+		// IAM and STS bodies are hashed whole to check the signature: past
+		// 16 MiB the request is refused before anything is parsed.
+		form := "Action=CreateRole&Version=2010-05-08&RoleName=huge&AssumeRolePolicyDocument=" + strings.Repeat("x", 16<<20+64<<10)
+		raw := r.Do(&k, "iam", http.MethodPost, "/", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, []byte(form))
+		logAttack(t, "IAM CreateRole with a 16.1 MiB form body", fmt.Sprintf("%d %s", raw.Status, xmlCode(string(raw.Body))))
+		if raw.Status != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw.Body), "<Code>RequestEntityTooLarge</Code>") {
+			t.Errorf("16.1 MiB Query body: %d %s", raw.Status, firstLine(string(raw.Body)))
+		}
+		if _, err := r.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("huge")}); err == nil {
+			t.Error("the oversized request made a role")
 		}
 	})
 
