@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,6 +59,7 @@ func TestKeys(t *testing.T) {
 	})
 	var ae smithy.APIError
 	want := "User: arn:aws:iam::000000000000:user/alice is not authorized to perform: codebuild:CreateProject on resource: arn:aws:codebuild:us-east-1:000000000000:project/alices because no identity-based policy allows the codebuild:CreateProject action"
+	logAttack(t, "hangar keys user with ReadOnlyAccess calls CreateProject (Go SDK)", fmt.Sprint(err))
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || ae.ErrorMessage() != want {
 		t.Errorf("CreateProject as alice: %v", err)
 	}
@@ -72,6 +74,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("keys ls lacks %q:\n%s", want, r.Stdout)
 		}
 	}
+	logAttack(t, "hangar keys ls searched for the secret it printed at create", fmt.Sprintf("found: %v", strings.Contains(r.Stdout, secret)))
 	if strings.Contains(r.Stdout, secret) {
 		t.Error("keys ls printed a secret")
 	}
@@ -81,15 +84,19 @@ func TestKeys(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no database files")
 	}
+	inClear := 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(b, []byte(secret)) {
+			inClear++
 			t.Errorf("%s holds the secret in the clear", f)
 		}
 	}
+	logAttack(t, fmt.Sprintf("the %d database files searched for a user's secret key", len(files)), fmt.Sprintf("found in %d", inClear))
+	logAttack(t, "the runner's debug log searched for a user's secret key", fmt.Sprintf("found: %v", strings.Contains(srv.Log(), secret)))
 	if strings.Contains(srv.Log(), secret) {
 		t.Errorf("the runner's log holds the secret")
 	}
@@ -99,7 +106,9 @@ func TestKeys(t *testing.T) {
 
 	r = Hangar(t, tg, tr.Dir, nil, "keys", "rm", id)
 	WantCode(t, r, 0)
-	if _, err := cb.ListProjects(ctx, &codebuild.ListProjectsInput{}); !errors.As(err, &ae) || ae.ErrorCode() != "UnrecognizedClientException" {
+	_, err = cb.ListProjects(ctx, &codebuild.ListProjectsInput{})
+	logAttack(t, "a key removed with hangar keys rm (Go SDK ListProjects)", fmt.Sprint(err))
+	if !errors.As(err, &ae) || ae.ErrorCode() != "UnrecognizedClientException" {
 		t.Errorf("a removed key still works: %v", err)
 	}
 	r = Hangar(t, tg, tr.Dir, nil, "keys", "rm", id)
@@ -110,6 +119,7 @@ func TestKeys(t *testing.T) {
 		t.Fatal("no runner key listed")
 	}
 	r = Hangar(t, tg, tr.Dir, nil, "keys", "rm", k[1], "--user", "hangar")
+	logAttack(t, "hangar keys rm of the runner's own key", fmt.Sprintf("exit %d %s", r.Code, strings.TrimSpace(r.Stderr)))
 	if r.Code == 0 || !strings.Contains(r.Stderr, "the runner's own") {
 		t.Errorf("deleting the runner's key: %s", r)
 	}
@@ -124,6 +134,11 @@ func TestRunMasksSecrets(t *testing.T) {
 	WantCode(t, Hangar(t, tg, tr.Dir, nil, "param", "put", "/dev/PW", "s3cr3t-Pa55w0rd", "--secure"), 0)
 	r := Hangar(t, tg, tr.Dir, nil, "run", "--", "sh", "-c", `echo "pw=$PW"; printf 'split=%s' "$(echo "$PW" | cut -c1-6)"; printf '%s\n' "$(echo "$PW" | cut -c7-)"; echo "b64=$(printf %s "$PW" | base64)"`)
 	WantCode(t, r, 0)
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if p, _, ok := strings.Cut(l, "="); ok && (p == "pw" || p == "split" || p == "b64") {
+			logAttack(t, "hangar run output of a build printing an SSM SecureString as "+p, l)
+		}
+	}
 	if strings.Contains(r.Stdout+r.Stderr, "s3cr3t-Pa55w0rd") {
 		t.Fatalf("hangar run printed the secret:\n%s", r)
 	}
@@ -143,4 +158,15 @@ func (s *Server) Log() string {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
 	return lb.b.String()
+}
+
+// logAttack logs one attempt and the runner's answer (the security
+// note's table collects these lines).
+func logAttack(t *testing.T, attack, answer string) {
+	t.Helper()
+	answer = strings.TrimSpace(answer)
+	if i := strings.IndexByte(answer, '\n'); i >= 0 {
+		answer = answer[:i]
+	}
+	t.Logf("attack: %s -> %s", attack, answer)
 }
