@@ -31,6 +31,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/hangarci/hangar/internal/logstore"
 )
 
 // This file tries to get in where it should not, with real clients (the
@@ -894,10 +896,29 @@ phases:
       - echo "part=${LONG:12}"
       - echo "other-secret=${LONG:6:5}"
       - echo "b64=$(printf %s "$LONG" | base64)"
-`, []types.EnvironmentVariable{bsParam("LONG", "/mask/long"), bsParam("SHORT", "/mask/short")}, "", "")
+      - printf 'long=%s%s%s\n' "$(head -c $PAD /dev/zero | tr '\0' a)" "$LONG" "$(head -c 100 /dev/zero | tr '\0' b)"
+`, []types.EnvironmentVariable{bsParam("LONG", "/mask/long"), bsParam("SHORT", "/mask/short"),
+		// The secret straddles the point where a line too long for one
+		// log event is cut.
+		bsPlain("PAD", fmt.Sprint(logstore.MaxLineBytes-len("long=")-8))}, "", "")
 	b, log := secRun(t, r, "masking")
 	if b.BuildStatus != types.StatusTypeSucceeded {
 		t.Fatalf("%s", phaseContext(b))
+	}
+	for i, l := range log {
+		if strings.Contains(l, "alpha-bravo-charlie") {
+			t.Errorf("event %d holds the secret", i)
+		}
+		if strings.HasPrefix(l, "long=") && i+1 < len(log) {
+			pad := logstore.MaxLineBytes - len("long=") - 8
+			want := "long=" + strings.Repeat("a", pad) + "***" + strings.Repeat("b", 100)
+			got := l + log[i+1]
+			logAttack(t, fmt.Sprintf("secret printed across the cut of a %d-byte line into two log events", len(want)+len("alpha-bravo-charlie")-3),
+				fmt.Sprintf("events of %d and %d bytes, the second starting %q", len(l), len(log[i+1]), log[i+1][:min(len(log[i+1]), 8)]))
+			if got != want {
+				t.Errorf("long line: %d+%d bytes, want the %d bytes of the masked line", len(l), len(log[i+1]), len(want))
+			}
+		}
 	}
 	for _, c := range []struct{ prefix, want string }{
 		{"whole=", "***"},
