@@ -92,6 +92,12 @@ func (h *Host) start(ctx context.Context, spec Spec) (sb *Sandbox, err error) {
 			return nil, fmt.Errorf("machine %s was already used", spec.Machine.id)
 		}
 		m = spec.Machine.plat
+		if spec.Privileged && m.p != nil && m.p.preShell {
+			// Its shell was started without the capabilities a privileged
+			// build keeps: another init serves, in the machine's cgroup.
+			m.p.discard()
+			m.p = nil
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -235,6 +241,14 @@ func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, 
 			return nil, fmt.Errorf("prepare machine %s: %w", id, err)
 		}
 	}
+	// The shell too, now that the init is in the cgroup (children are
+	// born where their parent is): builds of the default shell, as root
+	// and not privileged, find it started.
+	shell, _ := shellPath("")
+	if err := writeSpec(p.ctlW, &initSpec{PreStart: true, Shell: shell}); err != nil {
+		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
+	}
+	p.preShell = true
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
 	}
@@ -366,6 +380,22 @@ type initProc struct {
 	doneCh                    chan struct{}
 	joinedV2                  bool  // CLONE_INTO_CGROUP put it in the v2 group
 	started                   int64 // monotonic ns, for the debug log
+	// preShell: it started a shell ahead (Prepare), with the capabilities
+	// of an unprivileged build.
+	preShell bool
+}
+
+// writeSpec sends the init a spec: its length, then its JSON.
+func writeSpec(w io.Writer, is *initSpec) error {
+	msg, err := json.Marshal(is)
+	if err != nil {
+		return fmt.Errorf("encode init spec: %w", err)
+	}
+	buf := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(msg)), uint32(len(msg)))
+	if _, err := w.Write(append(buf, msg...)); err != nil {
+		return fmt.Errorf("send init spec: %w", err)
+	}
+	return nil
 }
 
 // discard kills an init that will not be used and releases its pipes.
@@ -581,14 +611,9 @@ func (h *Host) startNamespaced(ctx context.Context, spec Spec, nonce, ctlDir, wr
 		Privileged: spec.Privileged, Hide: spec.Hide, Binds: spec.Binds, Overlays: spec.Overlays,
 		LeftoverGrace: h.opts.LeftoverGrace, ForceRemountRO: h.opts.ForceRemountRO,
 	}
-	msg, err := json.Marshal(is)
-	if err != nil {
-		return fail(fmt.Errorf("encode init spec: %w", err))
-	}
 	// The init sets up its mounts while we put it into the cgroups.
-	buf := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(msg)), uint32(len(msg)))
-	if _, err := ctlW.Write(append(buf, msg...)); err != nil {
-		return fail(fmt.Errorf("send init spec: %w", err))
+	if err := writeSpec(ctlW, &is); err != nil {
+		return fail(err)
 	}
 	if cg != nil && !joined {
 		if err := cg.join(cmd.Process.Pid, !p.joinedV2); err != nil {

@@ -61,6 +61,13 @@ type initSpec struct {
 	Overlays       []Overlay
 	LeftoverGrace  time.Duration
 	ForceRemountRO bool
+	// PreStart asks an init waiting for its build to start the shell
+	// (Shell) now; the build's spec follows. See preShellUsable.
+	PreStart bool
+
+	// chrooted: setupMounts entered the new root with chroot (an initramfs
+	// root cannot be pivoted away), which moves only the init itself.
+	chrooted bool
 }
 
 // IsInit reports whether this process was started as a sandbox init. main
@@ -138,6 +145,58 @@ func dropCaps() error {
 	return nil
 }
 
+// preShellScript returns what the shell started ahead (if any) sources to
+// become the build's shell, or false when it cannot be: the build wants
+// another shell or user, the shell was not moved into the new root, it
+// died, or the environment has names only an exec can give a shell
+// (exports cannot set them, or bash reads them only at startup).
+func preShellScript(spec *initSpec, sup *supervisor) (string, bool) {
+	if sup.pid == 0 || sup.preShell != spec.Shell || spec.User != nil || spec.chrooted {
+		return "", false
+	}
+	var ws unix.WaitStatus
+	if pid, err := unix.Wait4(sup.pid, &ws, unix.WNOHANG, nil); pid != 0 || err != nil {
+		sup.pid = 0 // it is gone (and now reaped)
+		return "", false
+	}
+	var b strings.Builder
+	for _, kv := range spec.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if !shellName(k) || startupOnly(k) {
+			return "", false
+		}
+		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+	}
+	// As after an exec: OLDPWD exported with no value, and no trace of
+	// the variables used here.
+	fmt.Fprintf(&b, "cd -- %s || exit 1\nunset OLDPWD __hangar_go\ndeclare -x OLDPWD\n", shellQuote(spec.Dir))
+	fmt.Fprintf(&b, ". %s\n", shellQuote(ctlInside+"/"+shellScriptName))
+	return b.String(), true
+}
+
+// startupOnly reports the variables bash reads (or makes read-only) when
+// it starts: a started shell cannot take them from an export.
+func startupOnly(name string) bool {
+	switch name {
+	case "SHELLOPTS", "BASHOPTS", "BASH_ENV", "ENV", "POSIXLY_CORRECT", "BASH_XTRACEFD", "UID", "EUID", "PPID", "BASH_VERSINFO":
+		return true
+	}
+	return false
+}
+
+// shellName reports whether s can be exported by a shell.
+func shellName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // monotonicNow is CLOCK_MONOTONIC in ns: comparable across processes, so the
 // runner can log where the init's startup time goes.
 func monotonicNow() int64 {
@@ -175,6 +234,40 @@ func runInit(status *os.File, entered int64) error {
 	if err != nil {
 		return err
 	}
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/null: %w", err)
+	}
+	out := os.NewFile(initOutFD, "out")
+	sup := &supervisor{
+		shell:     spec.Shell,
+		ctl:       ctlInside,
+		dir:       "/",
+		statePath: filepath.Join(ctlInside, "state"),
+		null:      null.Fd(),
+		out:       initOutFD,
+		marker:    out,
+	}
+	preStarted := false
+	if spec.PreStart {
+		// A machine made ahead of its build: start the shell now, while no
+		// build waits for it. Its capabilities are dropped first (the
+		// bounding set is this thread's and the shell inherits it), and its
+		// root and working dir are the old root, which pivot_root moves.
+		if err := dropCaps(); err != nil {
+			return err
+		}
+		if err := sup.prestart(); err != nil {
+			return err
+		}
+		preStarted = true
+		if spec, err = readSpec(ctl); err != nil {
+			return err
+		}
+		if spec.Privileged {
+			return errors.New("a privileged build cannot use a shell started with dropped capabilities")
+		}
+	}
 	specRead := monotonicNow()
 	if err := setupMounts(spec); err != nil {
 		return err
@@ -199,25 +292,25 @@ func runInit(status *os.File, entered int64) error {
 	if fi, err := os.Stat(spec.Dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("working dir %s: not a directory inside the sandbox (%v)", spec.Dir, err)
 	}
-	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("open /dev/null: %w", err)
-	}
-	out := os.NewFile(initOutFD, "out")
-	sup := &supervisor{
-		shell:     spec.Shell,
-		ctl:       ctlInside,
-		env:       spec.Env,
-		dir:       spec.Dir,
-		statePath: filepath.Join(ctlInside, "state"),
-		user:      spec.User,
-		null:      null.Fd(),
-		out:       initOutFD,
-		nonce:     spec.Nonce,
-		marker:    out,
-	}
-	if err := sup.start(); err != nil {
-		return err
+	sup.shell, sup.env, sup.dir, sup.user, sup.nonce = spec.Shell, spec.Env, spec.Dir, spec.User, spec.Nonce
+	switch script, ok := preShellScript(spec, sup); {
+	case ok:
+		// The shell started ahead sources the build's environment and
+		// directory, then the protocol script, as a new shell would.
+		path := filepath.Join(ctlInside, "prestart")
+		if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+			return fmt.Errorf("write the waiting shell's start: %w", err)
+		}
+		if err := sup.adopt(path); err != nil {
+			return err
+		}
+	default:
+		if preStarted {
+			sup.discardPrestarted()
+		}
+		if err := sup.start(); err != nil {
+			return err
+		}
 	}
 	// The timestamps are for the runner's debug log.
 	if _, err := fmt.Fprintf(status, "%s %d %d %d %d %d\n", statusOK, entered, specRead, mounted, goAhead, monotonicNow()); err != nil {

@@ -4,8 +4,10 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,9 +42,10 @@ func TestPreparedMachine(t *testing.T) {
 			t.Errorf("pids.max before the build = %q", got)
 		}
 		if h.Isolated() {
-			// The init waits in the cgroup before any build exists.
+			// The init waits in the cgroup before any build exists (with
+			// the shell it starts ahead, once it has).
 			pids, err := cg.procs()
-			if err != nil || len(pids) != 1 || pids[0] != m.plat.p.cmd.Process.Pid {
+			if err != nil || len(pids) == 0 || len(pids) > 2 || !slices.Contains(pids, m.plat.p.cmd.Process.Pid) {
 				t.Fatalf("cgroup procs %v %v, want the init", pids, err)
 			}
 		}
@@ -128,5 +131,54 @@ func TestPreparedMachineForUser(t *testing.T) {
 	}
 	if got := capture(t, sb, "echo $X; id -u"); got != "1\n65534\n" {
 		t.Fatalf("after the shell restarted: %q", got)
+	}
+}
+
+// A prepared machine's shell is started before its build: the build's
+// commands then run in that very shell, and it is indistinguishable from a
+// shell started for the build (environment, directory, options, OLDPWD).
+func TestPreparedMachineShellStartedAhead(t *testing.T) {
+	needRoot(t)
+	h := newTestHost(t, HostOptions{})
+	if h.cg == nil || !h.Isolated() {
+		t.Skip("needs cgroups and namespaces")
+	}
+	id := "m-" + newID(t)
+	m, err := h.Prepare(context.Background(), id, Limits{Pids: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := m.plat.p.cmd.Process.Pid
+	var shell int
+	waitFor(t, func() bool {
+		pids, _ := m.plat.cg.procs()
+		for _, p := range pids {
+			if p != init {
+				shell = p
+			}
+		}
+		return shell != 0
+	})
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", shell)); string(comm) != "bash\n" {
+		t.Fatalf("process %d in the machine's cgroup before its build is %q, want the shell", shell, comm)
+	}
+	dir := t.TempDir()
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "QUOTED=it's a \"test\" $HOME `x`\nline2", "EMPTY="}
+	const probe = `echo "0=$0 PWD=$PWD opts=$- SHLVL=$SHLVL"; declare -p OLDPWD QUOTED EMPTY; env | LC_ALL=C sort | grep -v '^_='; umask`
+	warm := startSandbox(t, h, Spec{Machine: m, Dir: dir, Env: env})
+	got := capture(t, warm, probe)
+	if pids, _ := m.plat.cg.procs(); !slices.Contains(pids, shell) {
+		t.Errorf("the shell started ahead (%d) is gone once the build started: %v", shell, pids)
+	}
+	cold := startSandbox(t, h, Spec{Dir: dir, Env: env})
+	if want := capture(t, cold, probe); got != want {
+		t.Errorf("the shell started ahead differs from a new one:\n%s\nwant:\n%s", got, want)
+	}
+	// State carries across commands and a shell restart as usual.
+	if code := run(t, warm, "cd /; X=1; exit 2"); code != 2 {
+		t.Fatalf("exit: %d", code)
+	}
+	if got := capture(t, warm, "echo $X $PWD"); got != "1 /\n" {
+		t.Errorf("after the restart: %q", got)
 	}
 }

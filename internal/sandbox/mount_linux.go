@@ -197,6 +197,7 @@ func setupMounts(s *initSpec) (err error) {
 		if pivoted, err = switchRoot(); err != nil {
 			return err
 		}
+		s.chrooted = !pivoted
 	}
 
 	// A fresh /proc for the new pid namespace.

@@ -53,6 +53,7 @@ type supervisor struct {
 	pending  string // a request not yet handed to a shell
 	inflight string // the request handed to the live shell
 	closing  bool   // the runner is done: no restarts
+	preShell string // the shell started ahead (prestart), until adopted
 }
 
 func (s *supervisor) attr(env []string, req uintptr) *syscall.ProcAttr {
@@ -85,6 +86,61 @@ func (s *supervisor) spawn(restore bool) error {
 
 // start starts the first shell.
 func (s *supervisor) start() error { return s.spawn(false) }
+
+// prestart starts the first shell before its build is known: it waits on
+// its request pipe for the path of a script to source (adopt), which sets
+// the build's environment and directory and runs the protocol script. It
+// starts with an empty environment in s.dir.
+func (s *supervisor) prestart() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("create request pipe: %w", err)
+	}
+	name := s.shell
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	args := []string{name, "-c", `IFS= read -r __hangar_go <&9 && . "$__hangar_go"`, name}
+	pid, err := syscall.ForkExec(s.shell, args, s.attr([]string{}, r.Fd()))
+	r.Close()
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("start shell %s ahead: %w", s.shell, err)
+	}
+	s.pid, s.in, s.startedAt, s.preShell = pid, w, time.Now(), s.shell
+	return nil
+}
+
+// adopt makes the shell started ahead the build's: it sources script, then
+// takes requests like any shell.
+func (s *supervisor) adopt(script string) error {
+	s.preShell = ""
+	if _, err := io.WriteString(s.in, script+"\n"); err != nil {
+		return fmt.Errorf("start the waiting shell: %w", err)
+	}
+	s.startedAt = time.Now()
+	s.forward()
+	return nil
+}
+
+// discardPrestarted kills the shell started ahead when the build cannot
+// use it, and reaps it.
+func (s *supervisor) discardPrestarted() {
+	if s.pid != 0 {
+		_ = unix.Kill(s.pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		for {
+			if _, err := unix.Wait4(s.pid, &ws, 0, nil); !errors.Is(err, unix.EINTR) {
+				break
+			}
+		}
+	}
+	if s.in != nil {
+		s.in.Close()
+		s.in = nil
+	}
+	s.pid, s.preShell = 0, ""
+}
 
 // request takes a request line from the runner.
 func (s *supervisor) request(line string) {
