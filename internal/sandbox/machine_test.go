@@ -182,3 +182,46 @@ func TestPreparedMachineShellStartedAhead(t *testing.T) {
 		t.Errorf("after the restart: %q", got)
 	}
 }
+
+// Builds the shell started ahead cannot serve get a new shell, and the
+// waiting one is gone: another shell, variables an export cannot set.
+func TestPreparedMachineShellNotUsable(t *testing.T) {
+	needRoot(t)
+	h := newTestHost(t, HostOptions{})
+	if h.cg == nil || !h.Isolated() {
+		t.Skip("needs cgroups and namespaces")
+	}
+	path := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for name, spec := range map[string]Spec{
+		"sh":       {Shell: "sh", Env: []string{path}},
+		"bash_env": {Env: []string{path, "BASH_ENV=/nonexistent"}},
+		"not_name": {Env: []string{path, "a.b=1"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := h.Prepare(context.Background(), "m-"+newID(t), Limits{Pids: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			init := m.plat.p.cmd.Process.Pid
+			var waiting int
+			waitFor(t, func() bool {
+				pids, _ := m.plat.cg.procs()
+				for _, p := range pids {
+					if p != init {
+						waiting = p
+					}
+				}
+				return waiting != 0
+			})
+			cg := m.plat.cg
+			spec.Machine = m
+			sb := startSandbox(t, h, spec)
+			if got := capture(t, sb, "echo ran"); got != "ran\n" {
+				t.Fatalf("output %q", got)
+			}
+			if pids, _ := cg.procs(); slices.Contains(pids, waiting) {
+				t.Errorf("the shell started ahead (%d) still runs: %v", waiting, pids)
+			}
+		})
+	}
+}
