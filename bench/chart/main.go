@@ -34,6 +34,7 @@ type row struct {
 	Peer       string  `json:"peer"`
 	PeerMedian float64 `json:"peerMedian"`
 	Bar        string  `json:"bar"`
+	Note       string  `json:"note"`
 }
 
 type report struct {
@@ -113,8 +114,8 @@ func printMarkdown(in string) error {
 	m := rep.Machine
 	fmt.Printf("Measured %s on %d cores (%s), %.0f GB, %s; load average %s before, %s after; %.0f s in all.\n\n",
 		rep.Date, m.Cores, m.CPU, m.MemoryGB, m.Kernel, rep.LoadBefore, rep.LoadAfter, rep.TotalSeconds)
-	fmt.Println("| metric | Hangar median | (min–max) | runs | peer | peer median | ratio | bar |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| metric | Hangar median | (min–max) | runs | peer | peer median | ratio | bar | note |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rep.Results {
 		peer, pm, ratio := "", "", ""
 		if r.Peer != "" {
@@ -126,7 +127,7 @@ func printMarkdown(in string) error {
 		// Markdown drops leading spaces; a detail row keeps its indent.
 		metric := strings.TrimLeft(r.Metric, " ")
 		metric = strings.Repeat("&nbsp;&nbsp;", (len(r.Metric)-len(metric))/2) + strings.ReplaceAll(metric, "|", "\\|")
-		fmt.Printf("| %s | %s %s | (%s–%s) | %d | %s | %s | %s | %s |\n", metric, num(r.Median), r.Unit, num(r.Min), num(r.Max), r.Runs, peer, pm, ratio, r.Bar)
+		fmt.Printf("| %s | %s %s | (%s–%s) | %d | %s | %s | %s | %s | %s |\n", metric, num(r.Median), r.Unit, num(r.Min), num(r.Max), r.Runs, peer, pm, ratio, r.Bar, strings.ReplaceAll(r.Note, "|", "\\|"))
 	}
 	return nil
 }

@@ -129,7 +129,7 @@ func main() {
 
 func printTable(results []result) {
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "metric\thangar median\t(min–max)\truns\tpeer\tpeer median\tratio\tbar")
+	fmt.Fprintln(w, "metric\thangar median\t(min–max)\truns\tpeer\tpeer median\tratio\tbar\tnote")
 	for _, r := range results {
 		peer, pm, ratio := "-", "-", "-"
 		if r.Peer != "" {
@@ -139,7 +139,7 @@ func printTable(results []result) {
 				ratio = fmt.Sprintf("%.2f×", r.Median/r.PeerMedian)
 			}
 		}
-		fmt.Fprintf(w, "%s\t%s %s\t(%s–%s)\t%d\t%s\t%s\t%s\t%s\n", r.Metric, num(r.Median), r.Unit, num(r.Min), num(r.Max), r.Runs, peer, pm, ratio, r.Bar)
+		fmt.Fprintf(w, "%s\t%s %s\t(%s–%s)\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Metric, num(r.Median), r.Unit, num(r.Min), num(r.Max), r.Runs, peer, pm, ratio, r.Bar, r.Note)
 	}
 	w.Flush()
 }
