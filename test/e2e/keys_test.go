@@ -59,7 +59,7 @@ func TestKeys(t *testing.T) {
 	})
 	var ae smithy.APIError
 	want := "User: arn:aws:iam::000000000000:user/alice is not authorized to perform: codebuild:CreateProject on resource: arn:aws:codebuild:us-east-1:000000000000:project/alices because no identity-based policy allows the codebuild:CreateProject action"
-	logAttack(t, "hangar keys user with ReadOnlyAccess calls CreateProject (Go SDK)", fmt.Sprint(err))
+	logAttack(t, "hangar keys user with ReadOnlyAccess calls CreateProject (Go SDK)", apiErrString(err))
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || ae.ErrorMessage() != want {
 		t.Errorf("CreateProject as alice: %v", err)
 	}
@@ -107,7 +107,7 @@ func TestKeys(t *testing.T) {
 	r = Hangar(t, tg, tr.Dir, nil, "keys", "rm", id)
 	WantCode(t, r, 0)
 	_, err = cb.ListProjects(ctx, &codebuild.ListProjectsInput{})
-	logAttack(t, "a key removed with hangar keys rm (Go SDK ListProjects)", fmt.Sprint(err))
+	logAttack(t, "a key removed with hangar keys rm (Go SDK ListProjects)", apiErrString(err))
 	if !errors.As(err, &ae) || ae.ErrorCode() != "UnrecognizedClientException" {
 		t.Errorf("a removed key still works: %v", err)
 	}
@@ -158,6 +158,15 @@ func (s *Server) Log() string {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
 	return lb.b.String()
+}
+
+// apiErrString is an SDK error as "Code: Message".
+func apiErrString(err error) string {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return fmt.Sprint(err)
+	}
+	return ae.ErrorCode() + ": " + ae.ErrorMessage()
 }
 
 // logAttack logs one attempt and the runner's answer (the security

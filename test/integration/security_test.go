@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/hangarci/hangar/internal/logstore"
 )
@@ -136,7 +138,7 @@ func TestSignedRequestsRealClients(t *testing.T) {
 	t.Run("right key", func(t *testing.T) {
 		for _, args := range [][]string{{"codebuild", "list-projects"}, {"s3api", "list-buckets"}, {"iam", "list-users"}, {"sts", "get-caller-identity"}} {
 			out, stderr, rc := r.AWS(args...)
-			logAttack(t, "runner's own key (aws CLI "+strings.Join(args, " ")+")", fmt.Sprintf("exit %d %s", rc, firstLine(out+stderr)))
+			logAttack(t, "runner's own key (aws CLI "+strings.Join(args, " ")+")", fmt.Sprintf("exit %d %s", rc, firstLine(strings.Join(strings.Fields(out+stderr), " "))))
 			if rc != 0 {
 				t.Errorf("aws %v: %s", args, stderr)
 			}
@@ -346,6 +348,16 @@ func withAuth(h http.Header, authz string) http.Header {
 	return out
 }
 
+// apiErrString is an SDK error as "status Code: Message".
+func apiErrString(err error) string {
+	var ae smithy.APIError
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &ae) || !errors.As(err, &re) {
+		return fmt.Sprint(err)
+	}
+	return fmt.Sprintf("%d %s: %s", re.HTTPStatusCode(), ae.ErrorCode(), ae.ErrorMessage())
+}
+
 // xmlCode is "Code: Message" of an S3 error body.
 func xmlCode(b string) string {
 	code := regexp.MustCompile(`<Code>([^<]*)</Code>`).FindStringSubmatch(b)
@@ -395,7 +407,7 @@ func TestAuthorizationRealClients(t *testing.T) {
 	user := "arn:aws:iam::000000000000:user/dev"
 
 	out, stderr, rc := awsEnv(r, dev, "codebuild", "list-projects")
-	logAttack(t, "IAM user, allowed action (codebuild list-projects)", fmt.Sprintf("exit %d %s", rc, firstLine(out+stderr)))
+	logAttack(t, "IAM user, allowed action (codebuild list-projects)", fmt.Sprintf("exit %d %s", rc, firstLine(strings.Join(strings.Fields(out+stderr), " "))))
 	if rc != 0 {
 		t.Errorf("allowed call refused: %s", stderr)
 	}
@@ -448,7 +460,7 @@ func TestAuthorizationRealClients(t *testing.T) {
 	}
 	form := "Action=ListUsers&Version=2010-05-08"
 	raw = r.Do(&devKey, "iam", http.MethodPost, "/?Action=CreateUser&UserName=evil", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, []byte(form))
-	logAttack(t, "Query Action in the body and another in the URL", fmt.Sprintf("%d %s", raw.Status, firstLine(string(raw.Body))))
+	logAttack(t, "Query Action in the body (ListUsers) and another in the URL (CreateUser)", fmt.Sprintf("%d %s", raw.Status, xmlCode(string(raw.Body))))
 	if _, err := r.IAM().GetUser(ctx, &iam.GetUserInput{UserName: aws.String("evil")}); err == nil {
 		t.Error("the URL's Action ran")
 	}
@@ -1021,17 +1033,39 @@ phases:
 		"mount": "refused", "remount": "refused", "umount-state": "refused",
 		"sysrq": "refused", "cgroup-escape": "refused", "write-root": "refused", "nsenter-runner": "refused",
 	}
-	for k, v := range want {
+	what := map[string]string{
+		"read-hangar.db": "read the runner's database", "read-master.key": "read the sealing key",
+		"read-credentials": "read the runner's key file", "read-endpoint": "read the endpoint file",
+		"state-entries": "list the state dir (entries) and its logs dir", "other-src": "list another running build's work dir",
+		"other-file": "grep the whole file system for another build's output file", "kill-runner": "kill -9 the runner's pid",
+		"kill-victim": "kill -9 another build's process", "proc-runner-root": "ls /proc/<runner pid>/root",
+		"init-environ": "read /proc/1/environ", "init-fds-opened": "open pid 1's fds (count opened)",
+		"init-root-state": "list the state dir through /proc/1/root (entries)", "userns-umount": "unshare -Urm, umount the hidden state dir, list it (entries)",
+		"mount": "mount a tmpfs", "remount": "remount / read-write", "umount-state": "umount the tmpfs hiding the state dir",
+		"sysrq": "write /proc/sysrq-trigger", "cgroup-escape": "move itself to the root pids cgroup",
+		"write-root": "touch /etc and /usr files", "nsenter-runner": "nsenter the runner's mount namespace",
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		got, ok := secLogValue(log, k+"=")
-		logAttack(t, "from inside a build: "+k, got)
-		if !ok || got != v {
-			t.Errorf("%s=%q, want %q", k, got, v)
+		logAttack(t, "from inside a build: "+what[k]+" ("+k+")", got)
+		if !ok || got != want[k] {
+			t.Errorf("%s=%q, want %q", k, got, want[k])
 		}
 	}
 	for _, l := range log {
 		switch {
 		case strings.HasPrefix(l, "raw-disk-"), strings.HasPrefix(l, "ptrace-init="), strings.HasPrefix(l, "kill-all="):
-			logAttack(t, "from inside a build: "+strings.SplitN(l, "=", 2)[0], strings.SplitN(l, "=", 2)[1])
+			k, v, _ := strings.Cut(l, "=")
+			desc := map[string]string{"ptrace-init": "ptrace(PTRACE_ATTACH) pid 1", "kill-all": "kill -9 -1"}[k]
+			if d, ok := strings.CutPrefix(k, "raw-disk-"); ok {
+				desc = "mknod the host disk's block device in " + d + " and read it"
+			}
+			logAttack(t, "from inside a build: "+desc+" ("+k+")", v)
 			if strings.HasSuffix(l, "=READ") || strings.Contains(l, "ATTACHED") {
 				t.Errorf("wall breached: %s", l)
 			}
@@ -1078,11 +1112,15 @@ phases:
 	if b.BuildStatus != types.StatusTypeSucceeded {
 		t.Fatalf("lambda build %s: %s\n%s", b.BuildStatus, phaseContext(b), strings.Join(log, "\n"))
 	}
-	for k, v := range map[string]string{"uid": "65534 gid=65534", "write-usr": "refused", "root-home": "refused", "state-entries": "0", "nnp": "NoNewPrivs:1", "su": "refused"} {
-		got, _ := secLogValue(log, k+"=")
-		logAttack(t, "from inside a Lambda build: "+k, got)
-		if got != v {
-			t.Errorf("%s=%q, want %q", k, got, v)
+	for _, c := range []struct{ k, what, want string }{
+		{"uid", "id -u, id -g", "65534 gid=65534"}, {"write-usr", "touch /usr/x", "refused"}, {"root-home", "list /root", "refused"},
+		{"state-entries", "list the runner's state dir (entries)", "0"}, {"nnp", "NoNewPrivs in /proc/self/status", "NoNewPrivs:1"},
+		{"su", "su to root", "refused"},
+	} {
+		got, _ := secLogValue(log, c.k+"=")
+		logAttack(t, "from inside a Lambda build: "+c.what+" ("+c.k+")", got)
+		if got != c.want {
+			t.Errorf("%s=%q, want %q", c.k, got, c.want)
 		}
 	}
 }
@@ -1187,7 +1225,7 @@ func TestBadInputWalls(t *testing.T) {
 		} {
 			_, err := r.IAM().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("victim-role"), PolicyName: aws.String("p"), PolicyDocument: aws.String(c.doc)},
 				func(o *iam.Options) { o.RetryMaxAttempts = 1 })
-			logAttack(t, "PutRolePolicy with a document "+c.name, fmt.Sprint(err))
+			logAttack(t, "PutRolePolicy with a document "+c.name, apiErrString(err))
 			var ae interface{ ErrorCode() string }
 			if !errors.As(err, &ae) || ae.ErrorCode() != c.code || !strings.Contains(err.Error(), c.msg) {
 				t.Errorf("%s: %v; want %s %q", c.name, err, c.code, c.msg)
