@@ -196,6 +196,7 @@ func (run *buildRun) provision(ctx context.Context) outcome {
 		}
 		run.machine = m
 	}
+	run.limits = run.machine.Limits()
 	if ctx.Err() != nil {
 		return interrupted(ctx)
 	}
@@ -500,7 +501,7 @@ func (run *buildRun) runCommands(ctx context.Context, spec *buildspec.Spec, cmds
 			run.agent("Command did not exit successfully %s exit status %d", cmd, code)
 			msg := fmt.Sprintf("Error while executing command: %s. Reason: exit status %d", cmd, code)
 			if run.shell.OOMKills() > ooms {
-				msg += fmt.Sprintf(" (out of memory: the build used more than the %s memory limit of %s)", computeOf(run.b.Environment), memoryOf(run.b.Environment))
+				msg += fmt.Sprintf(" (out of memory: the build used more than the %s memory limit of %s)", computeOf(run.b.Environment), run.memoryLimit())
 			}
 			return outcome{model.StatusFailed, codeCommand, msg}
 		}
@@ -515,8 +516,14 @@ func computeOf(e *model.ProjectEnvironment) string {
 	return e.ComputeType
 }
 
-func memoryOf(e *model.ProjectEnvironment) string {
-	return fmt.Sprintf("%d MB", model.SizeFor(e).MemoryMB)
+// memoryLimit is the build's memory limit as its cgroup has it: its
+// compute type's, capped at the host's memory.
+func (run *buildRun) memoryLimit() string {
+	mb := model.SizeFor(run.b.Environment).MemoryMB
+	if l := run.limits.MemoryBytes; l > 0 {
+		mb = min(mb, l>>20)
+	}
+	return fmt.Sprintf("%d MB", mb)
 }
 
 // uploadArtifacts handles UPLOAD_ARTIFACTS. Artifact upload lands with the

@@ -211,7 +211,7 @@ func (r *Runner) Fault(ctx context.Context, b *model.Build, code, message string
 	return run.complete()
 }
 
-// Expire ends a queued build that waited past its queued timeout, or was
+// EndQueued ends a queued build that waited past its queued timeout, or was
 // stopped before it left the queue.
 func (r *Runner) EndQueued(ctx context.Context, b *model.Build, status, code, message string) error {
 	run := &buildRun{r: r, b: b, saveCtx: ctx}
@@ -230,6 +230,8 @@ type buildRun struct {
 	lambda bool
 	// machine is the build's prepared sandbox machine until Start takes it.
 	machine *sandbox.Machine
+	// limits are what the machine's cgroup enforces (capped at the host).
+	limits sandbox.Limits
 	// at, if set, is the time now() reports (when the build left the queue).
 	at *model.Time
 

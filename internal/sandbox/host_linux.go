@@ -208,6 +208,9 @@ func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, 
 	if m.plat.cg, err = h.makeCgroup(id, lim); err != nil {
 		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
 	}
+	if m.plat.cg != nil {
+		m.limits = capLimits(lim, h.cg.host) // what the cgroup got
+	}
 	if m.ctl, err = h.prepareCtl(id); err != nil {
 		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
 	}
