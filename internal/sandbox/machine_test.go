@@ -225,3 +225,49 @@ func TestPreparedMachineShellNotUsable(t *testing.T) {
 		})
 	}
 }
+
+// The shell started ahead waits in the host's root, but a build sees only
+// its own: pivot_root moves the waiting shell into the build's new root
+// (here made for /codebuild), so hidden host paths stay hidden from it.
+func TestPreparedMachineShellInBuildsRoot(t *testing.T) {
+	needRoot(t)
+	h := newTestHost(t, HostOptions{})
+	if h.cg == nil || !h.Isolated() {
+		t.Skip("needs cgroups and namespaces")
+	}
+	state := hostStateDir(t)
+	if err := os.WriteFile(filepath.Join(state, "secret"), []byte("s3cr3t"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(state, "builds", "b", "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "mine"), []byte("source"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := h.Prepare(context.Background(), "m-"+newID(t), Limits{Pids: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := m.plat.p.cmd.Process.Pid
+	var waiting int
+	waitFor(t, func() bool {
+		pids, _ := m.plat.cg.procs()
+		for _, p := range pids {
+			if p != init {
+				waiting = p
+			}
+		}
+		return waiting != 0
+	})
+	sb := startSandbox(t, h, Spec{Machine: m, Dir: "/codebuild/output/src1/src", ReadOnlyRoot: true, Hide: []string{state},
+		Binds: []Bind{{Source: src, Target: "/codebuild/output/src1/src"}}})
+	got := capture(t, sb, `echo "$PWD $(cat mine)"; cat `+shellQuote(filepath.Join(state, "secret"))+` 2>/dev/null || echo hidden`)
+	if pids, _ := m.plat.cg.procs(); !slices.Contains(pids, waiting) {
+		t.Fatalf("the shell started ahead did not serve the build: %v", pids)
+	}
+	if got != "/codebuild/output/src1/src source\nhidden\n" {
+		t.Errorf("the build's shell sees %q", got)
+	}
+}
