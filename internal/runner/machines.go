@@ -17,10 +17,9 @@ import (
 // machinePool keeps sandbox machines prepared for fleets. A reserved
 // CodeBuild fleet's instances sit idle, ready for builds; a Hangar fleet's
 // machines are the same idea on one host: the cgroup made with the fleet's
-// limits, a sandbox init waiting inside it, the sandbox's control dir and
-// the build's directories, before any build arrives. A build on the fleet
-// takes one and has only its mounts and shell left to start (the shell's
-// environment, capabilities and files are the build's own).
+// limits, a sandbox init and a shell waiting inside it, the sandbox's
+// control dir and the build's directories, before any build arrives. A
+// build on the fleet takes one and has only its mounts left to make.
 //
 // A fleet of N machines keeps N ready. A machine a build takes is replaced
 // once that build is over, or refillDelay after it started if it runs

@@ -91,11 +91,11 @@ type Spec struct {
 
 // Machine is what a sandbox needs before its build's spec is known: its
 // cgroup, with the limits written, a sandbox init started and moved into
-// it, and its control dir with the shell's protocol script. Host.Prepare
-// makes one (CodeBuild's PROVISIONING); a fleet keeps machines prepared
-// ahead of its builds, so those have only the mounts and the shell left to
-// do: the shell's environment, user, capabilities and view of the files are
-// the build's. Discard a machine no Start used.
+// it, its control dir with the shell's protocol script, and the shell
+// itself, started by the init and waiting for its build's environment.
+// Host.Prepare makes one (CodeBuild's PROVISIONING); a fleet keeps machines
+// prepared ahead of its builds, so those have only the mounts left to make.
+// Discard a machine no Start used.
 type Machine struct {
 	id     string
 	limits Limits
