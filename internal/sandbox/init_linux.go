@@ -62,7 +62,7 @@ type initSpec struct {
 	LeftoverGrace  time.Duration
 	ForceRemountRO bool
 	// PreStart asks an init waiting for its build to start the shell
-	// (Shell) now; the build's spec follows. See preShellUsable.
+	// (Shell) now; the build's spec follows. See preShellScript.
 	PreStart bool
 
 	// chrooted: setupMounts entered the new root with chroot (an initramfs
