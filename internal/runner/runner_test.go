@@ -5,9 +5,11 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -297,5 +299,99 @@ func TestForeignEnvironmentRefused(t *testing.T) {
 		if log := tr.log(t, got); strings.Contains(log, "\nran\n") {
 			t.Errorf("%s build ran its commands", env)
 		}
+	}
+}
+
+// slowProvisioning is the real sandbox host whose Prepare takes until the
+// build is stopped, as an image pull would: the machine (init and the
+// shell it started ahead) is made, then the build waits.
+type slowProvisioning struct {
+	hostSandboxes
+	prepared chan string // the machine's id, once made
+}
+
+func (s slowProvisioning) Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error) {
+	m, err := s.hostSandboxes.Prepare(ctx, id, lim)
+	if err != nil {
+		return nil, err
+	}
+	s.prepared <- id
+	<-ctx.Done()
+	return m, nil
+}
+
+// alive reports whether pid runs (zombies are dead).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
+}
+
+// StopBuild while a build provisions, its machine made: the build ends
+// STOPPED in PROVISIONING within 2 seconds, FINALIZING recorded, and the
+// machine's processes (the init and the shell it started) and cgroup are
+// gone.
+func TestStopWhileProvisioningKillsTheMachine(t *testing.T) {
+	tr := newTestRunner(t, time.Minute)
+	slow := slowProvisioning{hostSandboxes: tr.cfg.Sandboxes.(hostSandboxes), prepared: make(chan string, 1)}
+	tr.cfg.Sandboxes = slow
+	b := newBuild("version: 0.2\nphases:\n  build:\n    commands:\n      - echo never\n", smallEnv())
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx, b, Placement{}) }()
+	id := <-slow.prepared
+	// The machine's cgroup: v1 pids (also the hybrid), else v2.
+	var procsFile string
+	for _, root := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+		if f := filepath.Join(root, "hangar-runner-test", id, "cgroup.procs"); procsFile == "" {
+			if _, err := os.Stat(f); err == nil {
+				procsFile = f
+			}
+		}
+	}
+	if procsFile == "" {
+		t.Skip("no cgroup for the machine")
+	}
+	var pids []int
+	deadline := time.Now().Add(10 * time.Second)
+	for len(pids) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the machine's processes: %v, want the init and its shell", pids)
+		}
+		time.Sleep(10 * time.Millisecond)
+		raw, _ := os.ReadFile(procsFile)
+		pids = pids[:0]
+		for _, f := range strings.Fields(string(raw)) {
+			n, _ := strconv.Atoi(f)
+			pids = append(pids, n)
+		}
+	}
+	began := time.Now()
+	cancel(ErrStopped)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the build was not over 2 s after it was stopped")
+	}
+	t.Logf("stopped in PROVISIONING after %v", time.Since(began))
+	got := tr.store.build(t, b.ID)
+	p := phaseOf(got, model.PhaseProvisioning)
+	if got.BuildStatus != model.StatusStopped || p == nil || p.PhaseStatus != model.StatusStopped || phaseOf(got, model.PhaseFinalizing) == nil {
+		t.Fatalf("build %s, PROVISIONING %+v, phases %+v", got.BuildStatus, p, got.Phases)
+	}
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("the machine's process %d survived the stop", pid)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(procsFile)); err == nil {
+		t.Errorf("the machine's cgroup %s is still there", filepath.Dir(procsFile))
 	}
 }
