@@ -1406,3 +1406,87 @@ func TestStateDirPrivate(t *testing.T) {
 		t.Errorf("database files: %v", files)
 	}
 }
+
+// TestPolicyConditionsRealClients is item 3's evaluation seen through
+// boto3: an IAM user whose policy uses the condition operators Bool,
+// StringLike, ArnLike (with '?') and StringEquals on request keys, a Deny
+// with NotAction and one with NotResource over Allows.
+func TestPolicyConditionsRealClients(t *testing.T) {
+	r := StartRunner(t)
+	ctx := context.Background()
+	for _, b := range []string{"cond-bucket", "other-bucket"} {
+		if _, err := r.S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.SSM().PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/cond/p"), Value: aws.String("v"), Type: ssmtypes.ParameterTypeString}); err != nil {
+		t.Fatal(err)
+	}
+	env := userKey(t, r, "cond", `{"Version":"2012-10-17","Statement":[
+		{"Sid":"TLSOnly","Effect":"Allow","Action":"ssm:GetParameter","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}},
+		{"Sid":"OwnPrefix","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::*","Condition":{"StringLike":{"s3:prefix":["cond/*"]}}},
+		{"Sid":"SelfOnly","Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:user/co?d"}}},
+		{"Sid":"EURegion","Effect":"Allow","Action":"codebuild:ListProjects","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}},
+		{"Sid":"AllSecrets","Effect":"Allow","Action":"secretsmanager:*","Resource":"*"},
+		{"Sid":"OnlyThese","Effect":"Deny","NotAction":["s3:*","ssm:*","iam:GetUser","codebuild:ListProjects"],"Resource":"*"},
+		{"Sid":"OneBucket","Effect":"Deny","Action":"s3:*","NotResource":["arn:aws:s3:::cond-bucket","arn:aws:s3:::cond-bucket/*"]}]}`)
+	out, stderr, rc := pyEnv(r, env, `
+import boto3, botocore
+from botocore.config import Config
+cfg = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
+def c(name, region="us-east-1"):
+    return boto3.client(name, region_name=region, config=cfg)
+for name, call in [
+    ("ssm-over-http", lambda: c("ssm").get_parameter(Name="/cond/p")),
+    ("s3-own-prefix", lambda: c("s3").list_objects_v2(Bucket="cond-bucket", Prefix="cond/")),
+    ("s3-other-prefix", lambda: c("s3").list_objects_v2(Bucket="cond-bucket", Prefix="other/")),
+    ("s3-other-bucket", lambda: c("s3").list_objects_v2(Bucket="other-bucket", Prefix="cond/")),
+    ("iam-self", lambda: c("iam").get_user()),
+    ("codebuild-us-east-1", lambda: c("codebuild").list_projects()),
+    ("codebuild-eu-west-1", lambda: c("codebuild", "eu-west-1").list_projects()),
+    ("secrets-notaction-deny", lambda: c("secretsmanager").list_secrets()),
+    ("sts-under-deny", lambda: c("sts").get_caller_identity()),
+]:
+    try:
+        call(); print(name, "ok")
+    except botocore.exceptions.ClientError as e:
+        print(name, e.response["Error"]["Code"], e.response["Error"].get("Message", ""))
+`)
+	if rc != 0 {
+		t.Fatalf("boto3: %s %s", out, stderr)
+	}
+	user := "User: arn:aws:iam::000000000000:user/cond is not authorized to perform: "
+	want := map[string]string{
+		"ssm-over-http":          "AccessDeniedException " + user + "ssm:GetParameter on resource: arn:aws:ssm:us-east-1:000000000000:parameter/cond/p because no identity-based policy allows the ssm:GetParameter action",
+		"s3-own-prefix":          "ok",
+		"s3-other-prefix":        `AccessDenied ` + user + `s3:ListBucket on resource: "arn:aws:s3:::cond-bucket" because no identity-based policy allows the s3:ListBucket action`,
+		"s3-other-bucket":        `AccessDenied ` + user + `s3:ListBucket on resource: "arn:aws:s3:::other-bucket" with an explicit deny in an identity-based policy`,
+		"iam-self":               "ok",
+		"codebuild-us-east-1":    "AccessDeniedException " + user + "codebuild:ListProjects on resource: * because no identity-based policy allows the codebuild:ListProjects action",
+		"codebuild-eu-west-1":    "ok",
+		"secrets-notaction-deny": "AccessDeniedException " + user + "secretsmanager:ListSecrets on resource: * with an explicit deny in an identity-based policy",
+		"sts-under-deny":         "ok",
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(l, " ")
+		got[k] = v
+	}
+	what := map[string]string{
+		"ssm-over-http":          "ssm:GetParameter allowed only with Bool aws:SecureTransport true, over http",
+		"s3-own-prefix":          "ListObjectsV2 with the prefix StringLike allows (cond/*)",
+		"s3-other-prefix":        "ListObjectsV2 with another prefix (other/)",
+		"s3-other-bucket":        "ListObjectsV2 of a bucket outside a Deny's NotResource",
+		"iam-self":               "iam:GetUser allowed by ArnLike aws:PrincipalArn user/co?d",
+		"codebuild-us-east-1":    "ListProjects allowed only for StringEquals aws:RequestedRegion eu-west-1, signed for us-east-1",
+		"codebuild-eu-west-1":    "the same signed for eu-west-1",
+		"secrets-notaction-deny": "ListSecrets, allowed by secretsmanager:* but outside a Deny's NotAction",
+		"sts-under-deny":         "sts:GetCallerIdentity under that Deny",
+	}
+	for _, k := range []string{"ssm-over-http", "s3-own-prefix", "s3-other-prefix", "s3-other-bucket", "iam-self", "codebuild-us-east-1", "codebuild-eu-west-1", "secrets-notaction-deny", "sts-under-deny"} {
+		logAttack(t, "IAM user (boto3): "+what[k], got[k])
+		if got[k] != want[k] {
+			t.Errorf("%s: %q\nwant %q", k, got[k], want[k])
+		}
+	}
+}
