@@ -218,8 +218,9 @@ const cgdir = `cgdir() {
 
 // limitsSpec prints the build's CPU, memory and pids limits from its own
 // cgroup files, then spins two loops for two seconds and prints the CPU
-// time they got (bash's times: children user and system) and how often the
-// CPU quota throttled the build.
+// time they got (bash's times: children user and system; run in the shell
+// itself, as a subshell has no children of its own) and how often the CPU
+// quota throttled the build.
 const limitsSpec = `version: 0.2
 phases:
   build:
@@ -231,7 +232,7 @@ phases:
         if [ -f "$m/memory.limit_in_bytes" ]; then echo "MEM=$(cat $m/memory.limit_in_bytes)"; else echo "MEM=$(cat $m/memory.max)"; fi
         echo "PIDS=$(cat $p/pids.max)"
         timeout 2 sh -c 'while :; do :; done' & timeout 2 sh -c 'while :; do :; done' & wait
-        echo "SPUN=$(times | tail -n 1)"
+        times > /tmp/times; echo "SPUN=$(tail -n 1 /tmp/times)"
         echo "THROTTLED=$(awk '$1 == "nr_throttled" {print $2}' $c/cpu.stat)"
 `
 
