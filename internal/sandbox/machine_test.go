@@ -271,3 +271,30 @@ func TestPreparedMachineShellInBuildsRoot(t *testing.T) {
 		t.Errorf("the build's shell sees %q", got)
 	}
 }
+
+// A privileged build on a prepared machine keeps the capabilities its
+// waiting shell was started without: another init serves it, in the
+// machine's cgroup.
+func TestPreparedMachinePrivileged(t *testing.T) {
+	needRoot(t)
+	h := newTestHost(t, HostOptions{})
+	if h.cg == nil || !h.Isolated() {
+		t.Skip("needs cgroups and namespaces")
+	}
+	id := "m-" + newID(t)
+	m, err := h.Prepare(context.Background(), id, Limits{Pids: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bnd := func(sb *Sandbox) string {
+		return strings.TrimSpace(capture(t, sb, `awk '$1 == "CapBnd:" {print $2}' /proc/self/status`))
+	}
+	priv := startSandbox(t, h, Spec{Machine: m, Privileged: true})
+	plain := startSandbox(t, h, Spec{})
+	if p, u := bnd(priv), bnd(plain); p == u {
+		t.Errorf("privileged build's bounding set %s is an unprivileged one's", p)
+	}
+	if inside := capture(t, priv, "cat /proc/self/cgroup"); !strings.Contains(inside, "/hangar/"+id+"\n") {
+		t.Errorf("the privileged build is not in the machine's cgroup: %s", inside)
+	}
+}
