@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/spf13/cobra"
@@ -186,9 +187,16 @@ func argValue(cmd *cobra.Command, arg string) (string, error) {
 	return strings.TrimSuffix(s, "\r"), nil
 }
 
-// apiError is a failed call to the runner: exit code 125.
+// apiError is a failed call to the runner: exit code 1 when the runner
+// answered and refused the request (4xx: denied, unknown, invalid), 125
+// when it failed or could not be reached.
 func apiError(doing string, err error) error {
-	return &exitError{code: exitRunner, err: fmt.Errorf("%s: %w", doing, err)}
+	code := exitRunner
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500 {
+		code = 1
+	}
+	return &exitError{code: code, err: fmt.Errorf("%s: %w", doing, err)}
 }
 
 func when(t *time.Time) string {
