@@ -204,7 +204,7 @@ func (p *machinePool) prepareLoop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		id := machineID()
 		var m *warmMachine
-		sm, err := p.sb.Prepare(ctx, id, lim)
+		sm, err := p.sb.Prepare(ctx, id, lim, nil) // fleets are never Lambda: root
 		cancel()
 		if err == nil {
 			m = &warmMachine{Machine: sm, dir: filepath.Join(p.workDir, id)}

@@ -187,7 +187,11 @@ func (run *buildRun) provision(ctx context.Context) outcome {
 		}
 	}
 	if run.machine == nil {
-		m, err := cfg.Sandboxes.Prepare(ctx, buildUUID(run.b), limitsFor(e))
+		var user *sandbox.User
+		if run.lambda {
+			user = cfg.LambdaUser // its shell starts as the build's user
+		}
+		m, err := cfg.Sandboxes.Prepare(ctx, buildUUID(run.b), limitsFor(e), user)
 		if err != nil {
 			if ctx.Err() != nil {
 				return interrupted(ctx)

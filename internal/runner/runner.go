@@ -35,8 +35,9 @@ type Shell interface {
 // Sandboxes starts shells.
 type Sandboxes interface {
 	// Prepare makes a sandbox's machine (cgroup with limits, started
-	// init) ahead of Start; Start uses it through Spec.Machine.
-	Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error)
+	// init, the shell started as user) ahead of Start; Start uses it
+	// through Spec.Machine.
+	Prepare(ctx context.Context, id string, lim sandbox.Limits, user *sandbox.User) (*sandbox.Machine, error)
 	Start(ctx context.Context, spec sandbox.Spec) (Shell, error)
 	// Isolated reports whether sandboxes get their own mount namespace, so
 	// the paths in Spec.Binds are where the build sees its directories.

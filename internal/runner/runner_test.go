@@ -57,8 +57,8 @@ func (s *memStore) build(t *testing.T, id string) *model.Build {
 // hostSandboxes adapts the real sandbox host.
 type hostSandboxes struct{ h *sandbox.Host }
 
-func (s hostSandboxes) Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error) {
-	return s.h.Prepare(ctx, id, lim)
+func (s hostSandboxes) Prepare(ctx context.Context, id string, lim sandbox.Limits, user *sandbox.User) (*sandbox.Machine, error) {
+	return s.h.Prepare(ctx, id, lim, user)
 }
 
 func (s hostSandboxes) Start(ctx context.Context, spec sandbox.Spec) (Shell, error) {
@@ -310,8 +310,8 @@ type slowProvisioning struct {
 	prepared chan string // the machine's id, once made
 }
 
-func (s slowProvisioning) Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error) {
-	m, err := s.hostSandboxes.Prepare(ctx, id, lim)
+func (s slowProvisioning) Prepare(ctx context.Context, id string, lim sandbox.Limits, user *sandbox.User) (*sandbox.Machine, error) {
+	m, err := s.hostSandboxes.Prepare(ctx, id, lim, user)
 	if err != nil {
 		return nil, err
 	}

@@ -188,11 +188,12 @@ func (m *machinePlatform) discard() {
 }
 
 // Prepare makes a machine: the cgroup "<CgroupParent>/<id>" with lim written,
-// the control dir "<WorkDir>/<id>" with the shell's script, and a sandbox
-// init (a prestarted one, else a new one) moved into it. It is
+// the control dir "<WorkDir>/<id>" with the shell's script, a sandbox init
+// (a prestarted one, else a new one) moved into it, and the default shell
+// started by the init as user (nil: root), waiting for its build. It is
 // what a build needs before its spec is known, so it can be done ahead of
 // the build (fleets) or while it provisions.
-func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, err error) {
+func (h *Host) Prepare(ctx context.Context, id string, lim Limits, user *User) (_ *Machine, err error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("prepare machine: invalid id %q", id)
 	}
@@ -245,10 +246,10 @@ func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (_ *Machine, 
 		}
 	}
 	// The shell too, now that the init is in the cgroup (children are
-	// born where their parent is): builds of the default shell, as root
+	// born where their parent is): builds of the default shell, as user
 	// and not privileged, find it started.
 	shell, _ := shellPath("")
-	if err := writeSpec(p.ctlW, &initSpec{PreStart: true, Shell: shell}); err != nil {
+	if err := writeSpec(p.ctlW, &initSpec{PreStart: true, Shell: shell, User: user}); err != nil {
 		return nil, fmt.Errorf("prepare machine %s: %w", id, err)
 	}
 	p.preShell = true

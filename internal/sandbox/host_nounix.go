@@ -42,6 +42,6 @@ type machinePlatform struct{}
 func (machinePlatform) discard() {}
 
 // Prepare is unsupported here.
-func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (*Machine, error) {
+func (h *Host) Prepare(ctx context.Context, id string, lim Limits, user *User) (*Machine, error) {
 	return nil, ErrUnsupported
 }

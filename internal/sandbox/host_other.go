@@ -70,7 +70,7 @@ func (machinePlatform) discard() {}
 
 // Prepare returns a machine with nothing prepared: sandboxes are plain
 // processes here.
-func (h *Host) Prepare(ctx context.Context, id string, lim Limits) (*Machine, error) {
+func (h *Host) Prepare(ctx context.Context, id string, lim Limits, user *User) (*Machine, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("prepare machine: invalid id %q", id)
 	}

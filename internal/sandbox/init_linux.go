@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ type initSpec struct {
 	LeftoverGrace  time.Duration
 	ForceRemountRO bool
 	// PreStart asks an init waiting for its build to start the shell
-	// (Shell) now; the build's spec follows. See preShellScript.
+	// (Shell, as User) now; the build's spec follows. See preShellScript.
 	PreStart bool
 
 	// chrooted: setupMounts entered the new root with chroot (an initramfs
@@ -151,7 +152,7 @@ func dropCaps() error {
 // died, or the environment has names only an exec can give a shell
 // (exports cannot set them, or bash reads them only at startup).
 func preShellScript(spec *initSpec, sup *supervisor) (string, bool) {
-	if sup.pid == 0 || sup.preShell != spec.Shell || spec.User != nil || spec.chrooted {
+	if sup.pid == 0 || sup.preShell != spec.Shell || !sameUser(sup.preUser, spec.User) || spec.chrooted {
 		return "", false
 	}
 	var ws unix.WaitStatus
@@ -172,6 +173,14 @@ func preShellScript(spec *initSpec, sup *supervisor) (string, bool) {
 	fmt.Fprintf(&b, "cd -- %s || exit 1\nunset OLDPWD __hangar_go\ndeclare -x OLDPWD\n", shellQuote(spec.Dir))
 	fmt.Fprintf(&b, ". %s\n", shellQuote(ctlInside+"/"+shellScriptName))
 	return b.String(), true
+}
+
+// sameUser reports whether a and b are the same user (nil: root).
+func sameUser(a, b *User) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.UID == b.UID && a.GID == b.GID && slices.Equal(a.Groups, b.Groups)
 }
 
 // startupOnly reports the variables bash reads (or makes read-only) when
@@ -257,6 +266,13 @@ func runInit(status *os.File, entered int64) error {
 		if err := dropCaps(); err != nil {
 			return err
 		}
+		if spec.User != nil {
+			// As for any non-root build: no way back to root.
+			if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+				return fmt.Errorf("set no_new_privs: %w", err)
+			}
+		}
+		sup.user = spec.User
 		if err := sup.prestart(); err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func TestPreparedMachine(t *testing.T) {
 		}
 		ctx := context.Background()
 		id := "m-" + newID(t)
-		m, err := h.Prepare(ctx, id, Limits{CPU: 0.5, Pids: 64})
+		m, err := h.Prepare(ctx, id, Limits{CPU: 0.5, Pids: 64}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +83,7 @@ func TestDiscardMachine(t *testing.T) {
 		t.Skip("needs cgroups and namespaces")
 	}
 	id := "m-" + newID(t)
-	m, err := h.Prepare(context.Background(), id, Limits{MemoryBytes: 64 << 20})
+	m, err := h.Prepare(context.Background(), id, Limits{MemoryBytes: 64 << 20}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,9 +105,10 @@ func TestDiscardMachine(t *testing.T) {
 	m.Discard() // idempotent
 }
 
-// A machine prepared before its build's user is known still serves a
-// non-root build: its control dir becomes the user's, so the shell can save
-// and restore its state there.
+// A machine serves a non-root build: its control dir becomes the user's,
+// so the shell can save and restore its state there. Prepared for that
+// user, its shell started ahead is the build's; prepared for root, the
+// build gets a new shell as the user.
 func TestPreparedMachineForUser(t *testing.T) {
 	needRoot(t)
 	base := hostStateDir(t)
@@ -116,21 +117,48 @@ func TestPreparedMachineForUser(t *testing.T) {
 	os.Mkdir(dir, 0o777)
 	os.Chmod(dir, 0o777)
 	h := newTestHost(t, HostOptions{WorkDir: filepath.Join(base, "work")})
-	id := "m-" + newID(t)
-	m, err := h.Prepare(context.Background(), id, Limits{Pids: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb := startSandbox(t, h, Spec{ID: id, Dir: dir, Machine: m, User: &User{UID: 65534, GID: 65534}})
-	fi, err := os.Stat(filepath.Join(h.opts.WorkDir, id))
-	if err != nil || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
-		t.Fatalf("control dir of the user's sandbox: %v %+v", err, fi)
-	}
-	if code := run(t, sb, "X=1; exit 2"); code != 2 {
-		t.Fatalf("exit: %d", code)
-	}
-	if got := capture(t, sb, "echo $X; id -u"); got != "1\n65534\n" {
-		t.Fatalf("after the shell restarted: %q", got)
+	nobody := &User{UID: 65534, GID: 65534}
+	for name, preparedFor := range map[string]*User{"root": nil, "user": nobody} {
+		t.Run("prepared for "+name, func(t *testing.T) {
+			id := "m-" + newID(t)
+			m, err := h.Prepare(context.Background(), id, Limits{Pids: 64}, preparedFor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var waiting int
+			if h.Isolated() && m.plat.cg != nil {
+				init := m.plat.p.cmd.Process.Pid
+				waitFor(t, func() bool {
+					pids, _ := m.plat.cg.procs()
+					for _, p := range pids {
+						if p != init {
+							waiting = p
+						}
+					}
+					return waiting != 0
+				})
+			}
+			sb := startSandbox(t, h, Spec{ID: id, Dir: dir, Machine: m, User: nobody})
+			fi, err := os.Stat(filepath.Join(h.opts.WorkDir, id))
+			if err != nil || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+				t.Fatalf("control dir of the user's sandbox: %v %+v", err, fi)
+			}
+			if got := capture(t, sb, "id -u; grep NoNewPrivs /proc/$$/status"); got != "65534\nNoNewPrivs:\t1\n" {
+				t.Fatalf("the build's shell: %q", got)
+			}
+			if waiting != 0 {
+				pids, _ := m.plat.cg.procs()
+				if used := slices.Contains(pids, waiting); used != (preparedFor != nil) {
+					t.Errorf("shell started ahead serves the build: %v, want %v", used, preparedFor != nil)
+				}
+			}
+			if code := run(t, sb, "X=1; exit 2"); code != 2 {
+				t.Fatalf("exit: %d", code)
+			}
+			if got := capture(t, sb, "echo $X; id -u"); got != "1\n65534\n" {
+				t.Fatalf("after the shell restarted: %q", got)
+			}
+		})
 	}
 }
 
@@ -144,24 +172,22 @@ func TestPreparedMachineShellStartedAhead(t *testing.T) {
 		t.Skip("needs cgroups and namespaces")
 	}
 	id := "m-" + newID(t)
-	m, err := h.Prepare(context.Background(), id, Limits{Pids: 64})
+	m, err := h.Prepare(context.Background(), id, Limits{Pids: 64}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	init := m.plat.p.cmd.Process.Pid
+	// The init's child is the shell once it has exec'd.
 	var shell int
 	waitFor(t, func() bool {
 		pids, _ := m.plat.cg.procs()
 		for _, p := range pids {
-			if p != init {
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); p != init && string(comm) == "bash\n" {
 				shell = p
 			}
 		}
 		return shell != 0
 	})
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", shell)); string(comm) != "bash\n" {
-		t.Fatalf("process %d in the machine's cgroup before its build is %q, want the shell", shell, comm)
-	}
 	dir := t.TempDir()
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "QUOTED=it's a \"test\" $HOME `x`\nline2", "EMPTY="}
 	const probe = `echo "0=$0 PWD=$PWD opts=$- SHLVL=$SHLVL"; declare -p OLDPWD QUOTED EMPTY; env | LC_ALL=C sort | grep -v '^_='; umask`
@@ -198,7 +224,7 @@ func TestPreparedMachineShellNotUsable(t *testing.T) {
 		"not_name": {Env: []string{path, "a.b=1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			m, err := h.Prepare(context.Background(), "m-"+newID(t), Limits{Pids: 64})
+			m, err := h.Prepare(context.Background(), "m-"+newID(t), Limits{Pids: 64}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,7 +272,7 @@ func TestPreparedMachineShellInBuildsRoot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "mine"), []byte("source"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := h.Prepare(context.Background(), "m-"+newID(t), Limits{Pids: 64})
+	m, err := h.Prepare(context.Background(), "m-"+newID(t), Limits{Pids: 64}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +308,7 @@ func TestPreparedMachinePrivileged(t *testing.T) {
 		t.Skip("needs cgroups and namespaces")
 	}
 	id := "m-" + newID(t)
-	m, err := h.Prepare(context.Background(), id, Limits{Pids: 64})
+	m, err := h.Prepare(context.Background(), id, Limits{Pids: 64}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

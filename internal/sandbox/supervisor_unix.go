@@ -54,6 +54,7 @@ type supervisor struct {
 	inflight string // the request handed to the live shell
 	closing  bool   // the runner is done: no restarts
 	preShell string // the shell started ahead (prestart), until adopted
+	preUser  *User  // who it runs as (nil: root)
 }
 
 func (s *supervisor) attr(env []string, req uintptr) *syscall.ProcAttr {
@@ -90,7 +91,7 @@ func (s *supervisor) start() error { return s.spawn(false) }
 // prestart starts the first shell before its build is known: it waits on
 // its request pipe for the path of a script to source (adopt), which sets
 // the build's environment and directory and runs the protocol script. It
-// starts with an empty environment in s.dir.
+// starts with an empty environment in s.dir, as s.user.
 func (s *supervisor) prestart() error {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -107,7 +108,7 @@ func (s *supervisor) prestart() error {
 		w.Close()
 		return fmt.Errorf("start shell %s ahead: %w", s.shell, err)
 	}
-	s.pid, s.in, s.startedAt, s.preShell = pid, w, time.Now(), s.shell
+	s.pid, s.in, s.startedAt, s.preShell, s.preUser = pid, w, time.Now(), s.shell, s.user
 	return nil
 }
 
@@ -139,7 +140,7 @@ func (s *supervisor) discardPrestarted() {
 		s.in.Close()
 		s.in = nil
 	}
-	s.pid, s.preShell = 0, ""
+	s.pid, s.preShell, s.preUser = 0, "", nil
 }
 
 // request takes a request line from the runner.

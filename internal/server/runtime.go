@@ -311,8 +311,8 @@ func (s hostSandboxes) Start(ctx context.Context, spec sandbox.Spec) (runner.She
 	return sb, nil
 }
 
-func (s hostSandboxes) Prepare(ctx context.Context, id string, lim sandbox.Limits) (*sandbox.Machine, error) {
-	return s.h.Prepare(ctx, id, lim)
+func (s hostSandboxes) Prepare(ctx context.Context, id string, lim sandbox.Limits, user *sandbox.User) (*sandbox.Machine, error) {
+	return s.h.Prepare(ctx, id, lim, user)
 }
 
 func (s hostSandboxes) Isolated() bool { return s.h.Isolated() }
