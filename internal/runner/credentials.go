@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -172,4 +173,20 @@ func (run *buildRun) releaseCredentials() {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(run.saveCtx), 10*time.Second)
 	defer cancel()
 	run.creds.issued.Release(ctx)
+}
+
+// awsEndpointShim makes `aws` in a build (and in the bash scripts it runs)
+// pass --endpoint-url "$AWS_ENDPOINT_URL": aws CLIs older than that variable
+// (2023; Debian 12 ships 2.9, which is what a host-sandbox build finds)
+// ignore it and would call real AWS. Newer CLIs get the same URL either way;
+// `command aws` bypasses it.
+const awsEndpointShim = `aws() {
+	if [ -n "${AWS_ENDPOINT_URL-}" ]; then command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; else command aws "$@"; fi
+}
+export -f aws`
+
+// bashShell reports whether a buildspec's env.shell is bash (the default),
+// the only shell that passes functions on to child scripts.
+func bashShell(shell string) bool {
+	return shell == "" || shell == "bash" || filepath.Base(shell) == "bash"
 }

@@ -360,6 +360,14 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 	// Stopping or timing out kills the shell's whole tree; the command
 	// running then returns and the phase ends as interrupted.
 	run.unkill = context.AfterFunc(ctx, func() { shell.Kill(run.r.cfg.KillGrace) })
+	if len(run.credentialsEnv()) > 0 && bashShell(spec.Env.Shell) {
+		if _, _, err := shell.Capture(ctx, awsEndpointShim); err != nil {
+			if ctx.Err() != nil {
+				return nil, interrupted(ctx)
+			}
+			return nil, fault("set up the aws CLI: %v", err)
+		}
+	}
 	n := 0
 	var counts []string
 	for _, ph := range spec.Phases.List() {

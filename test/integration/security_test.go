@@ -640,9 +640,9 @@ func TestBuildCredentials(t *testing.T) {
 phases:
   build:
     commands:
-      - aws --endpoint-url "$AWS_ENDPOINT_URL" sts get-caller-identity --query Arn --output text | sed 's/^/cli-arn=/'
-      - v=$(aws --endpoint-url "$AWS_ENDPOINT_URL" ssm get-parameter --name /app/token --with-decryption --query Parameter.Value --output text 2>&1); echo "cli-get=$(printf %s "$v" | base64 -w0) rc=$?"
-      - aws --endpoint-url "$AWS_ENDPOINT_URL" ssm get-parameter --name /app/token 2>&1 | sed 's/^/cli-err=/' || true
+      - aws sts get-caller-identity --query Arn --output text | sed 's/^/cli-arn=/'
+      - v=$(aws ssm get-parameter --name /app/token --with-decryption --query Parameter.Value --output text 2>&1); echo "cli-get=$(printf %s "$v" | base64 -w0) rc=$?"
+      - bash -c 'aws ssm get-parameter --name /app/token' 2>&1 | sed 's/^/cli-err=/' || true
       - PROBE /app/token
       - echo "id=$(python3 -c 'import os,json,urllib.request as u;print(json.load(u.urlopen(u.Request(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],headers={"Authorization":os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})))["AccessKeyId"])')"
       - echo "token=$AWS_CONTAINER_AUTHORIZATION_TOKEN"
