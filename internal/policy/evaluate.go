@@ -176,7 +176,11 @@ func substitute(pattern string, ctx map[string][]string) (string, []bool, bool) 
 	return b.String(), lit, true
 }
 
-// matchLiteral is match with some pattern bytes marked literal.
+// matchLiteral matches value against an IAM wildcard pattern whose bytes
+// marked in lit (nil: none) are literal, as policy variables' values are.
+// It is the classic linear-backtracking glob: on a mismatch it retries from
+// the last '*', so it runs in O(len(pattern)*len(value)) at worst and never
+// recurses.
 func matchLiteral(pattern string, lit []bool, value string, fold bool) bool {
 	eq := func(a, b byte) bool {
 		if fold {
@@ -184,7 +188,7 @@ func matchLiteral(pattern string, lit []bool, value string, fold bool) bool {
 		}
 		return a == b
 	}
-	wild := func(i int, c byte) bool { return pattern[i] == c && !lit[i] }
+	wild := func(i int, c byte) bool { return pattern[i] == c && (lit == nil || !lit[i]) }
 	p, v := 0, 0
 	star, mark := -1, 0
 	for v < len(value) {

@@ -9,39 +9,8 @@ func Match(pattern, value string) bool { return match(pattern, value, false) }
 // ("S3:getobject" matches "s3:Get*").
 func MatchFold(pattern, value string) bool { return match(pattern, value, true) }
 
-// match is the classic linear-backtracking glob: on a mismatch it retries
-// from the last '*', so it runs in O(len(pattern)*len(value)) at worst and
-// never recurses.
-func match(pattern, value string, fold bool) bool {
-	eq := func(a, b byte) bool {
-		if fold {
-			return lower(a) == lower(b)
-		}
-		return a == b
-	}
-	p, v := 0, 0
-	star, mark := -1, 0
-	for v < len(value) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] != '*' && eq(pattern[p], value[v])):
-			p++
-			v++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, v
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			v = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+// match is matchLiteral with every pattern byte a wildcard candidate.
+func match(pattern, value string, fold bool) bool { return matchLiteral(pattern, nil, value, fold) }
 
 // MatchesAction reports whether the statement applies to action, honouring
 // Action and NotAction.

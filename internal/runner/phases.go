@@ -554,7 +554,7 @@ func (run *buildRun) exportVariables(spec *buildspec.Spec) {
 	}
 	var names []string
 	for _, n := range spec.Env.ExportedVariables {
-		if validName(n) && !strings.HasPrefix(n, "AWS_") && !run.noExport[n] {
+		if sandbox.ShellName(n) && !strings.HasPrefix(n, "AWS_") && !run.noExport[n] {
 			names = append(names, n)
 		}
 	}
@@ -582,19 +582,6 @@ func (run *buildRun) exportVariables(spec *buildspec.Spec) {
 		v = run.maskValue(v)
 		run.b.ExportedEnvironmentVariables = append(run.b.ExportedEnvironmentVariables, model.ExportedEnvironmentVariable{Name: n, Value: v})
 	}
-}
-
-// validName reports whether s is a shell variable name.
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // finalize runs FINALIZING and COMPLETED.

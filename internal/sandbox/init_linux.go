@@ -163,7 +163,7 @@ func preShellScript(spec *initSpec, sup *supervisor) (string, bool) {
 	var b strings.Builder
 	for _, kv := range spec.Env {
 		k, v, _ := strings.Cut(kv, "=")
-		if !shellName(k) || startupOnly(k) {
+		if !ShellName(k) || startupOnly(k) {
 			return "", false
 		}
 		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
@@ -191,19 +191,6 @@ func startupOnly(name string) bool {
 		return true
 	}
 	return false
-}
-
-// shellName reports whether s can be exported by a shell.
-func shellName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // monotonicNow is CLOCK_MONOTONIC in ns: comparable across processes, so the

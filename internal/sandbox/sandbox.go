@@ -629,3 +629,17 @@ func newSandbox(spec Spec, isolated bool, ctlDir string, rd *outputReader, be ba
 		killDone:  make(chan struct{}),
 	}
 }
+
+// ShellName reports whether s is a shell variable name, one a shell can
+// export.
+func ShellName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

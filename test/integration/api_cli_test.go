@@ -73,7 +73,12 @@ func cliFails(t *testing.T, r *Runner, code, msg string, args ...string) {
 
 // awsEnv runs the aws CLI against the runner with extra environment.
 func awsEnv(r *Runner, env []string, args ...string) (string, string, int) {
-	cmd := exec.Command(awsCommand(), append([]string{"--endpoint-url", r.Endpoint, "--output", "json"}, args...)...)
+	return runEnv(r, env, exec.Command(awsCommand(), append([]string{"--endpoint-url", r.Endpoint, "--output", "json"}, args...)...))
+}
+
+// runEnv runs cmd with the runner's client environment plus env, and
+// returns its stdout, stderr and exit code (-1 when it did not run).
+func runEnv(r *Runner, env []string, cmd *exec.Cmd) (string, string, int) {
 	cmd.Env = append(r.CLIEnv(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

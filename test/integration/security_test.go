@@ -73,18 +73,7 @@ func credsFile(t *testing.T, id, secret, token string) string {
 
 // pyEnv runs a boto3 script against the runner with extra environment.
 func pyEnv(r *Runner, env []string, script string) (string, string, int) {
-	cmd := exec.Command(python3Command(), "-c", script)
-	cmd.Env = append(r.CLIEnv(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		code = -1
-	}
-	return out.String(), errb.String(), code
+	return runEnv(r, env, exec.Command(python3Command(), "-c", script))
 }
 
 // wantCLIError runs the aws CLI with env, which must fail with code.
