@@ -194,14 +194,16 @@ func (s *Store) put(ctx context.Context, r io.Reader, want string) (Blob, error)
 // sent after the body, say) look at Sum first. A Writer is not safe for
 // concurrent use.
 type Writer struct {
-	s       *Store
-	f       *os.File
-	sha     hash.Hash
-	md5     hash.Hash
-	size    int64
-	sum     *Blob
-	done    bool
-	tmpPath string
+	s    *Store
+	f    *os.File
+	sha  hash.Hash
+	md5  hash.Hash
+	size int64
+	sum  *Blob // set once closed
+	done bool
+	// closeErr is what closing the file met; Commit fails with it.
+	closeErr error
+	tmpPath  string
 }
 
 // NewWriter starts a blob.
@@ -277,17 +279,13 @@ func (w *Writer) Commit() (Blob, error) {
 	if w.done {
 		return Blob{}, errors.New("commit blob: writer is closed")
 	}
+	if err := w.Close(); err != nil {
+		w.Abort()
+		return Blob{}, fmt.Errorf("commit blob: %w", err)
+	}
 	b := w.Sum()
-	w.sum = &b
 	w.done = true
 	defer os.Remove(w.tmpPath) // no-op once renamed
-	if err := w.f.Chmod(0o444); err != nil {
-		w.f.Close()
-		return Blob{}, fmt.Errorf("commit blob %s: %w", b.SHA256, err)
-	}
-	if err := w.f.Close(); err != nil {
-		return Blob{}, fmt.Errorf("commit blob %s: %w", b.SHA256, err)
-	}
 	p, _ := w.s.Path(b.SHA256)
 	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == b.Size {
 		return b, nil
@@ -301,6 +299,27 @@ func (w *Writer) Commit() (Blob, error) {
 		return Blob{}, fmt.Errorf("commit blob %s: %w", b.SHA256, err)
 	}
 	return b, nil
+}
+
+// Close ends the writing: the temporary file is made read-only and closed,
+// and kept until Commit or Abort. Callers holding many blobs before
+// committing them close each, so they do not hold a file descriptor each.
+func (w *Writer) Close() error {
+	if w.done {
+		return errors.New("close blob: writer is closed")
+	}
+	if w.sum != nil {
+		return w.closeErr
+	}
+	b := w.Sum()
+	w.sum = &b
+	if err := w.f.Chmod(0o444); err != nil {
+		w.f.Close()
+		w.closeErr = fmt.Errorf("close blob %s: %w", b.SHA256, err)
+	} else if err := w.f.Close(); err != nil {
+		w.closeErr = fmt.Errorf("close blob %s: %w", b.SHA256, err)
+	}
+	return w.closeErr
 }
 
 // Abort discards the blob. It is safe to call after Commit (it does nothing).
