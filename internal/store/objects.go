@@ -264,6 +264,39 @@ func (db *DB) PutObject(ctx context.Context, o Object) (prevBlob string, err err
 	return prevBlob, nil
 }
 
+// AddObjects stores objs in one transaction, all or none, skipping those
+// whose key already holds the same blob (content-addressed keys, where the
+// same blob means the same object). It returns how many it stored and the
+// blobs of the objects it replaced, for the caller to remove once
+// unreferenced.
+func (db *DB) AddObjects(ctx context.Context, objs []Object) (added int, prevBlobs []string, err error) {
+	err = db.tx(ctx, func(t *sql.Tx) error {
+		added, prevBlobs = 0, nil
+		for _, o := range objs {
+			var prev string
+			err := t.QueryRowContext(ctx, `SELECT blob FROM objects WHERE bucket = ? AND key = ?`, o.Bucket, o.Key).Scan(&prev)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil && prev == o.Blob {
+				continue
+			}
+			if prev, err = putObject(ctx, t, o); err != nil {
+				return fmt.Errorf("put object %s/%s: %w", o.Bucket, o.Key, err)
+			}
+			added++
+			if prev != "" {
+				prevBlobs = append(prevBlobs, prev)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("add %d objects: %w", len(objs), err)
+	}
+	return added, prevBlobs, nil
+}
+
 func putObject(ctx context.Context, t *sql.Tx, o Object) (string, error) {
 	if err := validKey(o.Key); err != nil {
 		return "", err
