@@ -220,7 +220,8 @@ func (rt *runtime) routes() http.Handler {
 	})
 }
 
-// authorizeS3 decides the per-key checks of S3's DeleteObjects.
+// authorizeS3 decides the per-key checks of S3's DeleteObjects and blob
+// packs.
 func (rt *runtime) authorizeS3(ctx context.Context, action, resource string) error {
 	d, err := rt.authz.CheckCaller(ctx, action, resource)
 	if err != nil {

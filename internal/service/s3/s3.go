@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/hangarci/hangar/internal/awsapi"
+	"github.com/hangarci/hangar/internal/blobpack"
 	"github.com/hangarci/hangar/internal/blobstore"
 	"github.com/hangarci/hangar/internal/model"
 	"github.com/hangarci/hangar/internal/store"
@@ -60,8 +61,9 @@ type Service struct {
 	// Authorize, when set, decides an action on one resource for the
 	// caller of ctx: nil when allowed, an *awsapi.Error to refuse it.
 	// DeleteObjects asks it for every key, as S3 authorises each object of
-	// a multi-object delete and reports refusals per key; every other
-	// operation is authorised before it gets here.
+	// a multi-object delete and reports refusals per key, and a blob pack
+	// for every blob key it writes; every other operation is authorised
+	// before it gets here.
 	Authorize func(ctx context.Context, action, resource string) error
 	// MaxObjectSize is the largest PutObject or UploadPart body.
 	MaxObjectSize int64
@@ -163,6 +165,9 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	case OpCopyObject:
 		return s.copyObject(w, r, bucket, key, req.CopySource)
 	case OpPutObject:
+		if blobpack.IsPackKey(key) {
+			return s.putPack(w, r, bucket, key)
+		}
 		return s.putObject(w, r, bucket, key)
 	case OpAbortMultipartUpload:
 		return s.abortUpload(w, r, bucket, key)
