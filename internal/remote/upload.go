@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -18,10 +19,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/hangarci/hangar/internal/blobpack"
 	"github.com/hangarci/hangar/internal/pack"
 )
 
@@ -29,7 +33,7 @@ import (
 // runner assembles a source whose location ends in ManifestSuffix from the
 // manifest and the blobs it names (DOWNLOAD_SOURCE).
 const (
-	BlobPrefix     = "blobs/"
+	BlobPrefix     = blobpack.BlobPrefix
 	SourcePrefix   = "sources/"
 	ManifestSuffix = ".hangar-manifest.json"
 	// ArchivePrefix is where the one-archive upload (AWS) goes.
@@ -96,20 +100,12 @@ func (c *Client) listBlobs(ctx context.Context, bucket, prefix string) ([]string
 			return nil, err
 		}
 		for _, o := range page.Contents {
-			if name := strings.TrimPrefix(aws.ToString(o.Key), BlobPrefix); isSHA256(name) {
+			if name := strings.TrimPrefix(aws.ToString(o.Key), BlobPrefix); blobpack.ValidHash(name) {
 				out = append(out, name)
 			}
 		}
 	}
 	return out, nil
-}
-
-func isSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil && strings.ToLower(s) == s
 }
 
 // ManifestKey is the key of m's manifest object.
@@ -144,7 +140,8 @@ func (c *Client) HasManifest(ctx context.Context, bucket string, m *pack.Manifes
 }
 
 // UploadManifest sends a Hangar runner what it lacks of the tree at root:
-// every blob of m not in have as BlobPrefix+<sha256> (in parallel), then the
+// every blob of m not in have as BlobPrefix+<sha256> (small ones many to a
+// request as blob packs, in parallel), then the
 // manifest as SourcePrefix+<manifest sha256>+ManifestSuffix, the source
 // location the build is started with.
 func (c *Client) UploadManifest(ctx context.Context, bucket, root string, m *pack.Manifest, have map[string]bool) (Source, UploadStats, error) {
@@ -181,30 +178,76 @@ func (c *Client) UploadManifest(ctx context.Context, bucket, root string, m *pac
 	return Source{Location: bucket + "/" + key, URI: "s3://" + bucket + "/" + key}, st, nil
 }
 
-// putBlobs uploads blobs with at most uploadParallel in flight; the first
-// error stops the rest.
+// Blob packs (package blobpack): blobs under packBlobMax go to the runner
+// many at a time, each pack up to packMaxBytes of content or packMaxEntries
+// blobs, since one request per small file costs the runner a temporary
+// file, a commit and a signature check apiece. Larger blobs go on their
+// own, streamed from the file rather than held in memory.
+const (
+	packBlobMax    = 1 << 20
+	packMaxBytes   = 8 << 20
+	packMaxEntries = 1000
+)
+
+// batchBlobs splits blobs into what is sent in one request each: a big
+// blob alone, small ones in packs. A lone small blob left over is sent on
+// its own, as it costs no more that way.
+func batchBlobs(blobs []pack.Blob) [][]pack.Blob {
+	var out [][]pack.Blob
+	var cur []pack.Blob
+	var curBytes int64
+	for _, b := range blobs {
+		if b.Size >= packBlobMax {
+			out = append(out, []pack.Blob{b})
+			continue
+		}
+		if len(cur) > 0 && (len(cur) >= packMaxEntries || curBytes+b.Size > packMaxBytes) {
+			out = append(out, cur)
+			cur, curBytes = nil, 0
+		}
+		cur = append(cur, b)
+		curBytes += b.Size
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// putBlobs uploads blobs, in packs and alone, with at most uploadParallel
+// requests in flight; the first error stops the rest. It returns the bytes
+// of object bodies sent.
 func (c *Client) putBlobs(ctx context.Context, bucket, root string, blobs []pack.Blob) (int64, error) {
 	if len(blobs) == 0 {
 		return 0, nil
 	}
+	batches := batchBlobs(blobs)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var sent atomic.Int64
-	work := make(chan pack.Blob)
+	work := make(chan []pack.Blob)
 	var wg sync.WaitGroup
-	for range min(uploadParallel, len(blobs)) {
+	for range min(uploadParallel, len(batches)) {
 		wg.Go(func() {
-			for b := range work {
-				if err := c.putBlob(ctx, bucket, root, b); err != nil {
+			var buf bytes.Buffer // one per worker, reused pack after pack
+			for batch := range work {
+				var n int64
+				var err error
+				if len(batch) == 1 {
+					n, err = batch[0].Size, c.putBlob(ctx, bucket, root, batch[0])
+				} else {
+					n, err = c.putPack(ctx, &buf, bucket, root, batch)
+				}
+				if err != nil {
 					cancel(err)
 					continue
 				}
-				sent.Add(b.Size)
+				sent.Add(n)
 			}
 		})
 	}
 feed:
-	for _, b := range blobs {
+	for _, b := range batches {
 		select {
 		case work <- b:
 		case <-ctx.Done():
@@ -217,6 +260,69 @@ feed:
 		return sent.Load(), err
 	}
 	return sent.Load(), nil
+}
+
+// putPack sends blobs as one blob pack, built in buf, with the pack's
+// SHA-256 as its checksum so the runner checks the body as it does a
+// blob's (each entry it checks against its name). A runner that does not
+// know packs stores the tar as an object: then the pack is deleted and the
+// blobs go one by one.
+func (c *Client) putPack(ctx context.Context, buf *bytes.Buffer, bucket, root string, blobs []pack.Blob) (int64, error) {
+	buf.Reset()
+	pw := blobpack.NewWriter(buf)
+	for _, b := range blobs {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if err := addToPack(pw, root, b); err != nil {
+			return 0, err
+		}
+	}
+	if err := pw.Close(); err != nil {
+		return 0, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	key := blobpack.PackKey()
+	size := int64(buf.Len())
+	in := &s3.PutObjectInput{
+		Bucket:         aws.String(bucket),
+		Key:            aws.String(key),
+		Body:           bytes.NewReader(buf.Bytes()),
+		ContentLength:  aws.Int64(size),
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+	}
+	out, err := c.S3.PutObject(ctx, in, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
+	if err != nil {
+		return 0, fmt.Errorf("upload %d files (%s, …) as blob pack %s: %w", len(blobs), blobs[0].Path, key, err)
+	}
+	if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok && raw.Header.Get(blobpack.ResponseHeader) != "" {
+		return size, nil
+	}
+	if _, err := c.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		return size, fmt.Errorf("remove blob pack %s the runner stored as an object: %w", key, err)
+	}
+	for _, b := range blobs {
+		if err := c.putBlob(ctx, bucket, root, b); err != nil {
+			return size, err
+		}
+		size += b.Size
+	}
+	return size, nil
+}
+
+// addToPack appends the file of b to a pack.
+func addToPack(pw *blobpack.Writer, root string, b pack.Blob) error {
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(b.Path)))
+	if err != nil {
+		return fmt.Errorf("pack %s: %w", b.Path, err)
+	}
+	defer f.Close()
+	if err := pw.Add(b.SHA256, b.Size, f); err != nil {
+		// A file shorter than when it was scanned ends here; a longer or
+		// different one the runner refuses by its hash.
+		return fmt.Errorf("pack %s: %w", b.Path, err)
+	}
+	return nil
 }
 
 // putBlob sends one file as a blob. Its SHA-256 goes along as the object's
@@ -233,7 +339,7 @@ func (c *Client) putBlob(ctx context.Context, bucket, root string, b pack.Blob) 
 	if err != nil {
 		return fmt.Errorf("upload %s: bad hash %q", b.Path, b.SHA256)
 	}
-	if err := c.put(ctx, bucket, BlobPrefix+b.SHA256, f, b.Size, base64.StdEncoding.EncodeToString(raw)); err != nil {
+	if err := c.put(ctx, bucket, blobpack.BlobKey(b.SHA256), f, b.Size, base64.StdEncoding.EncodeToString(raw)); err != nil {
 		return fmt.Errorf("upload %s as blob %s: %w", b.Path, b.SHA256, err)
 	}
 	return nil

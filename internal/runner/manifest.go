@@ -10,18 +10,19 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hangarci/hangar/internal/blobpack"
 	"github.com/hangarci/hangar/internal/model"
 	"github.com/hangarci/hangar/internal/pack"
 )
 
 // Content-addressed sources: the client uploads each distinct file once as
-// s3://<bucket>/blobs/<sha256> and a manifest of the tree as
-// s3://<bucket>/sources/<sha256>.hangar-manifest.json; the build's source
-// location names the manifest, and the runner rebuilds the tree from the
-// blobs it already holds.
+// s3://<bucket>/blobs/<sha256> (package blobpack: small ones many to a
+// request, which the S3 service stores as separate blobs) and a manifest
+// of the tree as s3://<bucket>/sources/<sha256>.hangar-manifest.json; the
+// build's source location names the manifest, and the runner rebuilds the
+// tree from the blobs it already holds.
 const (
 	manifestSuffix = ".hangar-manifest.json"
-	blobPrefix     = "blobs/"
 	// maxManifest bounds what is read before parsing (about 1M entries).
 	maxManifest = 256 << 20
 )
@@ -49,7 +50,7 @@ func (run *buildRun) fetchManifest(ctx context.Context, bucket, key, dir string)
 		return outcome{model.StatusFailed, codeClient, fmt.Sprintf("invalid source manifest %s: %v", loc, err)}
 	}
 	blob := func(hash string) (string, error) {
-		return run.r.cfg.Objects.BlobFile(ctx, bucket, blobPrefix+hash, hash)
+		return run.r.cfg.Objects.BlobFile(ctx, bucket, blobpack.BlobKey(hash), hash)
 	}
 	// Lambda builds get a copy of their own: their user must own the source
 	// (the cached trees are root's, and an overlay keeps that).
