@@ -239,7 +239,7 @@ func (s *followState) drain(ctx context.Context, group, stream string) (int, err
 			StartFromHead: aws.Bool(true),
 			NextToken:     s.token,
 		}
-		res, err := s.f.Logs.GetLogEvents(ctx, in)
+		res, err := s.f.Logs.GetLogEvents(ctx, in, FastLogEvents)
 		if err != nil {
 			var nf *cwtypes.ResourceNotFoundException
 			if errors.As(err, &nf) {
