@@ -272,16 +272,42 @@ func (db *DB) PutObject(ctx context.Context, o Object) (prevBlob string, err err
 func (db *DB) AddObjects(ctx context.Context, objs []Object) (added int, prevBlobs []string, err error) {
 	err = db.tx(ctx, func(t *sql.Tx) error {
 		added, prevBlobs = 0, nil
+		checked := make(map[string]bool)
+		// Prepared once: thousands of rows go in at a time, and parsing
+		// the statements again for each shows.
+		sel, err := t.PrepareContext(ctx, `SELECT blob FROM objects WHERE bucket = ? AND key = ?`)
+		if err != nil {
+			return err
+		}
+		defer sel.Close()
+		ins, err := t.PrepareContext(ctx, insertObject)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
 		for _, o := range objs {
+			if err := validKey(o.Key); err != nil {
+				return fmt.Errorf("put object %s/%s: %w", o.Bucket, o.Key, err)
+			}
+			if !checked[o.Bucket] {
+				if err := bucketExists(ctx, t, o.Bucket); err != nil {
+					return err
+				}
+				checked[o.Bucket] = true
+			}
 			var prev string
-			err := t.QueryRowContext(ctx, `SELECT blob FROM objects WHERE bucket = ? AND key = ?`, o.Bucket, o.Key).Scan(&prev)
+			err := sel.QueryRowContext(ctx, o.Bucket, o.Key).Scan(&prev)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			if err == nil && prev == o.Blob {
 				continue
 			}
-			if prev, err = putObject(ctx, t, o); err != nil {
+			args, err := objectArgs(o)
+			if err != nil {
+				return err
+			}
+			if _, err := ins.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("put object %s/%s: %w", o.Bucket, o.Key, err)
 			}
 			added++
@@ -297,6 +323,24 @@ func (db *DB) AddObjects(ctx context.Context, objs []Object) (added int, prevBlo
 	return added, prevBlobs, nil
 }
 
+const insertObject = `INSERT OR REPLACE INTO objects
+		(bucket, key, blob, size, etag, content_type, meta, headers, checksum_algo, checksum_type, checksum, parts, modified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// objectArgs are the values of insertObject for o.
+func objectArgs(o Object) ([]any, error) {
+	meta, err := marshalMap(o.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	headers, err := marshalMap(o.Headers)
+	if err != nil {
+		return nil, err
+	}
+	return []any{o.Bucket, o.Key, o.Blob, o.Size, o.ETag, o.ContentType, meta, headers,
+		o.ChecksumAlgorithm, o.ChecksumType, o.Checksum, o.Parts, o.Modified.UnixMilli()}, nil
+}
+
 func putObject(ctx context.Context, t *sql.Tx, o Object) (string, error) {
 	if err := validKey(o.Key); err != nil {
 		return "", err
@@ -304,11 +348,7 @@ func putObject(ctx context.Context, t *sql.Tx, o Object) (string, error) {
 	if err := bucketExists(ctx, t, o.Bucket); err != nil {
 		return "", err
 	}
-	meta, err := marshalMap(o.Metadata)
-	if err != nil {
-		return "", err
-	}
-	headers, err := marshalMap(o.Headers)
+	args, err := objectArgs(o)
 	if err != nil {
 		return "", err
 	}
@@ -317,11 +357,7 @@ func putObject(ctx context.Context, t *sql.Tx, o Object) (string, error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
-	_, err = t.ExecContext(ctx, `INSERT OR REPLACE INTO objects
-		(bucket, key, blob, size, etag, content_type, meta, headers, checksum_algo, checksum_type, checksum, parts, modified)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.Bucket, o.Key, o.Blob, o.Size, o.ETag, o.ContentType, meta, headers,
-		o.ChecksumAlgorithm, o.ChecksumType, o.Checksum, o.Parts, o.Modified.UnixMilli())
+	_, err = t.ExecContext(ctx, insertObject, args...)
 	return prev, err
 }
 

@@ -247,3 +247,33 @@ func TestUploads(t *testing.T) {
 		t.Fatalf("abort twice: %v", err)
 	}
 }
+
+func TestAddObjects(t *testing.T) {
+	ctx := context.Background()
+	db := openObjectsDB(t)
+	t0, t1 := time.UnixMilli(1_700_000_000_000), time.UnixMilli(1_700_000_100_000)
+	if err := db.CreateBucket(ctx, "b", t0); err != nil {
+		t.Fatal(err)
+	}
+	obj := func(key, blob string, at time.Time) Object {
+		return Object{Bucket: "b", Key: key, Blob: blob, Size: 1, ETag: "e", Modified: at}
+	}
+	if n, prev, err := db.AddObjects(ctx, []Object{obj("k1", "x1", t0), obj("k2", "x2", t0)}); err != nil || n != 2 || prev != nil {
+		t.Fatalf("first add = %d, %v, %v", n, prev, err)
+	}
+	// k1 holds x1 already: left as it was; k2 changes blob; k3 is new.
+	n, prev, err := db.AddObjects(ctx, []Object{obj("k1", "x1", t1), obj("k2", "y2", t1), obj("k3", "x3", t1)})
+	if err != nil || n != 2 || !slices.Equal(prev, []string{"x2"}) {
+		t.Fatalf("second add = %d, %v, %v", n, prev, err)
+	}
+	if o, err := db.Object(ctx, "b", "k1"); err != nil || !o.Modified.Equal(t0) {
+		t.Errorf("k1 = %+v, %v; want it untouched", o, err)
+	}
+	// All or none: a missing bucket fails the lot.
+	if _, _, err := db.AddObjects(ctx, []Object{obj("k4", "x4", t1), {Bucket: "nope", Key: "k", Blob: "z", Modified: t1}}); !errors.Is(err, ErrNoSuchBucket) {
+		t.Fatalf("add to missing bucket: %v", err)
+	}
+	if _, err := db.Object(ctx, "b", "k4"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("k4 stored by a failed add: %v", err)
+	}
+}
