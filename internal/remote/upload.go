@@ -269,6 +269,14 @@ feed:
 // blobs go one by one.
 func (c *Client) putPack(ctx context.Context, buf *bytes.Buffer, bucket, root string, blobs []pack.Blob) (int64, error) {
 	buf.Reset()
+	// Sized once: growing a buffer to megabytes by doubling costs more
+	// than filling it. Each entry is a 512-byte header and its content
+	// padded to 512 bytes; the tar ends with two zero blocks.
+	need := 1024
+	for _, b := range blobs {
+		need += 512 + int(b.Size+511)&^511
+	}
+	buf.Grow(need)
 	pw := blobpack.NewWriter(buf)
 	for _, b := range blobs {
 		if err := ctx.Err(); err != nil {

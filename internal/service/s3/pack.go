@@ -28,21 +28,36 @@ import (
 // stored.
 
 // bodySum hashes a request body as a blobstore.Writer would, for
-// payload.finish.
+// payload.finish: the size, and the digests it checks (the MD5 always, as
+// it is the ETag; the SHA-256 only against an x-amz-content-sha256 digest).
 type bodySum struct {
 	sha, md5 hash.Hash
 	size     int64
 }
 
+func newBodySum(p *payload) *bodySum {
+	b := &bodySum{md5: md5.New()}
+	if p.sha256 != "" {
+		b.sha = sha256.New()
+	}
+	return b
+}
+
 func (b *bodySum) Write(p []byte) (int, error) {
-	b.sha.Write(p)
+	if b.sha != nil {
+		b.sha.Write(p)
+	}
 	b.md5.Write(p)
 	b.size += int64(len(p))
 	return len(p), nil
 }
 
 func (b *bodySum) blob() blobstore.Blob {
-	return blobstore.Blob{SHA256: hex.EncodeToString(b.sha.Sum(nil)), MD5: hex.EncodeToString(b.md5.Sum(nil)), Size: b.size}
+	out := blobstore.Blob{MD5: hex.EncodeToString(b.md5.Sum(nil)), Size: b.size}
+	if b.sha != nil {
+		out.SHA256 = hex.EncodeToString(b.sha.Sum(nil))
+	}
+	return out
 }
 
 // packBlob is one entry of a pack, written to the blob store but not yet
@@ -61,7 +76,7 @@ func (s *Service) putPack(w http.ResponseWriter, r *http.Request, bucket, key st
 	if err != nil {
 		return err
 	}
-	sum := &bodySum{sha: sha256.New(), md5: md5.New()}
+	sum := newBodySum(p)
 	body := io.TeeReader(p, sum)
 
 	var blobs []packBlob
@@ -74,6 +89,7 @@ func (s *Service) putPack(w http.ResponseWriter, r *http.Request, bucket, key st
 		}
 	}()
 	seen := make(map[string]bool)
+	buf := make([]byte, 64<<10)
 	entries := 0
 	err = blobpack.Read(body, func(name string, size int64, content io.Reader) error {
 		entries++
@@ -92,7 +108,12 @@ func (s *Service) putPack(w http.ResponseWriter, r *http.Request, bucket, key st
 			return err
 		}
 		blobs = append(blobs, packBlob{w: bw})
-		if _, err := bw.ReadFrom(ctx, content); err != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// One buffer for all entries: Writer.ReadFrom's own is sized for
+		// one big object, and allocating it per small blob shows.
+		if _, err := io.CopyBuffer(struct{ io.Writer }{bw}, content, buf); err != nil {
 			return err
 		}
 		// Closed now: a pack may hold thousands of entries, and a file
