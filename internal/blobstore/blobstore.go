@@ -290,12 +290,17 @@ func (w *Writer) Commit() (Blob, error) {
 	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == b.Size {
 		return b, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-		return Blob{}, fmt.Errorf("commit blob %s: %w", b.SHA256, err)
-	}
 	// rename is atomic: two writers of the same content both succeed, and
-	// readers see either no file or the whole file.
-	if err := os.Rename(w.tmpPath, p); err != nil {
+	// readers see either no file or the whole file. The directory is made
+	// only when missing: it nearly always exists, and a blob pack commits
+	// thousands of blobs at once.
+	err := os.Rename(w.tmpPath, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(p), 0o750); err == nil {
+			err = os.Rename(w.tmpPath, p)
+		}
+	}
+	if err != nil {
 		return Blob{}, fmt.Errorf("commit blob %s: %w", b.SHA256, err)
 	}
 	return b, nil
