@@ -229,17 +229,13 @@ func (s *followState) settle(ctx context.Context, b types.Build, poll Poll) erro
 
 // drain reads the log from the last token until the token repeats (all
 // there is for now), printing every event. A stream that does not exist
-// yet has nothing to read.
+// yet has nothing to read. Pages are read ahead (see readAhead).
 func (s *followState) drain(ctx context.Context, group, stream string) (int, error) {
+	pages := newReadAhead(ctx, s.f.Logs, group, stream)
+	defer pages.stop()
 	n := 0
 	for {
-		in := &cloudwatchlogs.GetLogEventsInput{
-			LogGroupName:  aws.String(group),
-			LogStreamName: aws.String(stream),
-			StartFromHead: aws.Bool(true),
-			NextToken:     s.token,
-		}
-		res, err := s.f.Logs.GetLogEvents(ctx, in, FastLogEvents)
+		res, err := pages.get(s.token)
 		if err != nil {
 			var nf *cwtypes.ResourceNotFoundException
 			if errors.As(err, &nf) {

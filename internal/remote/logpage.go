@@ -23,20 +23,29 @@ import (
 // responses, and any page the decoder does not take (unknown members,
 // numbers that are not plain integers, malformed JSON), still go to the
 // SDK's protocol, so the result is the SDK's in every case.
-func FastLogEvents(o *cloudwatchlogs.Options) {
-	if o.Protocol == nil {
-		return
+func FastLogEvents(o *cloudwatchlogs.Options) { fastLogEvents(nil)(o) }
+
+// fastLogEvents is FastLogEvents that also tells hint the page's forward
+// token, when the body shows it, before the page is decoded: the next page
+// can be asked for while this one is.
+func fastLogEvents(hint func(token string)) func(*cloudwatchlogs.Options) {
+	return func(o *cloudwatchlogs.Options) {
+		if o.Protocol == nil {
+			return
+		}
+		if p, ok := o.Protocol.(logEventsProtocol); ok {
+			o.Protocol = logEventsProtocol{p.ClientProtocol, hint}
+			return
+		}
+		o.Protocol = logEventsProtocol{o.Protocol, hint}
 	}
-	if _, ok := o.Protocol.(logEventsProtocol); ok {
-		return
-	}
-	o.Protocol = logEventsProtocol{o.Protocol}
 }
 
 // logEventsProtocol is the client's protocol with GetLogEvents' successful
 // responses decoded by decodeLogEventsPage.
 type logEventsProtocol struct {
 	smithyhttp.ClientProtocol
+	hint func(token string)
 }
 
 // maxPageBody bounds the body read in one allocation from Content-Length:
@@ -54,6 +63,11 @@ func (p logEventsProtocol) DeserializeResponse(ctx context.Context, schema *smit
 	}
 	if len(body) == 0 {
 		return nil // as the SDK: an empty body is an empty output
+	}
+	if p.hint != nil {
+		if tok, ok := forwardTokenHint(body); ok {
+			p.hint(tok)
+		}
 	}
 	page, err := decodeLogEventsPage(body)
 	if err == nil {
@@ -91,6 +105,24 @@ func readBody(resp *smithyhttp.Response) ([]byte, error) {
 			return append(buf, rest...), err
 		}
 	}
+}
+
+// forwardTokenHint finds the forward token at the end of a page (where
+// AWS and Hangar put it) without decoding the page. The pattern cannot
+// occur inside a JSON string, where every quote is escaped; still, it is a
+// guess until the page is decoded.
+func forwardTokenHint(body []byte) (string, bool) {
+	const key = `"nextForwardToken":"`
+	i := bytes.LastIndex(body, []byte(key))
+	if i < 0 {
+		return "", false
+	}
+	rest := body[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:j]), true
 }
 
 // errNotTaken says a page holds something decodeLogEventsPage leaves to the
