@@ -219,9 +219,9 @@ func (d *pageDecoder) page() (*cloudwatchlogs.GetLogEventsOutput, error) {
 	return &out, nil
 }
 
-// nullTime marks an absent or null time while a page is decoded; the SDK
-// could not tell it from a real one either, as it does not fit an int64
-// JSON number that parses (it is math.MinInt64, which is one).
+// nullTime marks an absent or null time while a page is decoded. A page
+// holding that very number (math.MinInt64) is left to the SDK (optInt
+// refuses it), so it never stands for a real time.
 const nullTime = -1 << 63
 
 // events decodes the events array (its values are linked to their
