@@ -361,12 +361,7 @@ func (run *buildRun) downloadSource(ctx context.Context) (*buildspec.Spec, outco
 	// running then returns and the phase ends as interrupted.
 	run.unkill = context.AfterFunc(ctx, func() { shell.Kill(run.r.cfg.KillGrace) })
 	if len(run.credentialsEnv()) > 0 && bashShell(spec.Env.Shell) {
-		if _, _, err := shell.Capture(ctx, awsEndpointShim); err != nil {
-			if ctx.Err() != nil {
-				return nil, interrupted(ctx)
-			}
-			return nil, fault("set up the aws CLI: %v", err)
-		}
+		run.prelude = awsEndpointShim
 	}
 	n := 0
 	var counts []string
@@ -494,6 +489,10 @@ func (run *buildRun) runCommands(ctx context.Context, spec *buildspec.Spec, cmds
 		if spec.Version == "0.1" {
 			// 0.1 runs each command in a shell of its own.
 			script = "(\n" + cmd + "\n)"
+		}
+		if run.prelude != "" {
+			script = run.prelude + "\n" + script
+			run.prelude = ""
 		}
 		if err := run.flush(); err != nil {
 			return fault("%v", err)

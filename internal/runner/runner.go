@@ -242,6 +242,9 @@ type buildRun struct {
 	dirty   bool     // changed since the last save
 	shell   Shell
 	unkill  func() bool // cancels the kill-on-cancel hook
+	// prelude is shell code run with the build's first command, in the
+	// same round trip (awsEndpointShim).
+	prelude string
 	// tree is a cached source tree the build sees through an overlay, and
 	// releaseTree gives it back to the cache.
 	tree        string
