@@ -287,6 +287,12 @@ func setupMounts(s *initSpec) (err error) {
 	}
 
 	for _, h := range hideMounts {
+		if shadowed(h, s) {
+			// A bind over it or an ancestor (the build's HOME over the
+			// runner's ~/.local/state/hangar) hides it already: the path
+			// now leads into the bound dir.
+			continue
+		}
 		if err := setReadOnly(h, false, s.ForceRemountRO); err != nil {
 			return err
 		}
@@ -567,4 +573,15 @@ func overlayOptions(o Overlay) (string, error) {
 		}
 	}
 	return "lowerdir=" + o.Lower + ",upperdir=" + o.Upper + ",workdir=" + o.Work, nil
+}
+
+// shadowed reports whether one of s's binds, mounted after the hiding
+// mounts, covers p or a directory above it.
+func shadowed(p string, s *initSpec) bool {
+	for _, b := range s.Binds {
+		if under(p, filepath.Clean(b.Target)) {
+			return true
+		}
+	}
+	return false
 }

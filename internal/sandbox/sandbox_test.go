@@ -1201,6 +1201,28 @@ func TestCodeBuildLayout(t *testing.T) {
 			}
 		})
 	}
+	// The runner's state dir under the directory the build's HOME is
+	// bound over (an embedded runner keeps it in ~/.local/state/hangar):
+	// the bind shadows the hidden dir, which must not fail the start.
+	t.Run("hidden dir under a bind target", func(t *testing.T) {
+		home := hostStateDir(t)
+		hidden := filepath.Join(home, ".local", "state", "hangar")
+		os.MkdirAll(hidden, 0o700)
+		os.WriteFile(filepath.Join(hidden, "db"), []byte("secret"), 0o600)
+		h := newTestHost(t, HostOptions{})
+		sb := startSandbox(t, h, Spec{
+			Dir:          "/codebuild/output/src123/src",
+			ReadOnlyRoot: true,
+			Hide:         []string{hidden},
+			Binds: []Bind{
+				{Source: filepath.Join(run1, "src"), Target: "/codebuild/output/src123/src"},
+				{Source: filepath.Join(run1, "home"), Target: home},
+			},
+		})
+		if got := capture(t, sb, "cat "+hidden+"/db 2>&1 >/dev/null | wc -l; ls -A "+home+" | wc -l"); got != "1\n0\n" {
+			t.Fatalf("inside: %q", got)
+		}
+	})
 	t.Run("deep missing target", func(t *testing.T) {
 		h := newTestHost(t, HostOptions{})
 		_, err := h.Start(context.Background(), Spec{ID: newID(t), Dir: "/",
