@@ -118,6 +118,9 @@ type sampler struct {
 func sampleRunning(t testing.TB, cb *codebuild.Client, ids func() []string) *sampler {
 	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
 	complete := map[string]bool{}
+	// Build numbers as seen; ids() is in the order StartBuild answered
+	// several clients, which is not quite submission order.
+	number := map[string]int64{}
 	go func() {
 		defer close(s.done)
 		for {
@@ -132,11 +135,23 @@ func sampleRunning(t testing.TB, cb *codebuild.Client, ids func() []string) *sam
 					open = append(open, id)
 				}
 			}
+			// Newest first: not yet numbered, then by number, descending.
+			slices.SortStableFunc(open, func(a, b string) int {
+				na, oka := number[a]
+				nb, okb := number[b]
+				switch {
+				case !oka || !okb:
+					return boolOrder(oka, okb)
+				default:
+					return int(nb - na)
+				}
+			})
 			n := int64(0)
 			for len(open) > 0 {
-				chunk := open[max(0, len(open)-100):]
-				open = open[:len(open)-len(chunk)]
+				chunk := open[:min(100, len(open))]
+				open = open[len(chunk):]
 				for _, b := range buildsNow(t, cb, chunk) {
+					number[aws.ToString(b.Id)] = aws.ToInt64(b.BuildNumber)
 					if running(b) {
 						n++
 					}
@@ -156,6 +171,18 @@ func sampleRunning(t testing.TB, cb *codebuild.Client, ids func() []string) *sam
 }
 
 func (s *sampler) Stop() { close(s.stop); <-s.done }
+
+// boolOrder sorts false before true.
+func boolOrder(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	default:
+		return 1
+	}
+}
 
 // maxOverlap is the most builds whose [left the queue, ended) intervals
 // overlap: how many ran at once, from the builds' own records.
