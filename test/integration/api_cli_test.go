@@ -116,9 +116,9 @@ func cliAuth(t *testing.T, r *Runner) {
 		env, code string
 		args      []string
 	}{
-		{creds(k.ID, "x"+k.Secret[1:]), "InvalidSignatureException", []string{"codebuild", "list-projects"}},
+		{creds(k.ID, altered(k.Secret)), "InvalidSignatureException", []string{"codebuild", "list-projects"}},
 		{creds("AKIAUNKNOWNUNKNOWN00", k.Secret), "UnrecognizedClientException", []string{"ssm", "describe-parameters"}},
-		{creds(k.ID, "x"+k.Secret[1:]), "SignatureDoesNotMatch", []string{"s3api", "list-buckets"}},
+		{creds(k.ID, altered(k.Secret)), "SignatureDoesNotMatch", []string{"s3api", "list-buckets"}},
 		{creds("AKIAUNKNOWNUNKNOWN00", k.Secret), "InvalidAccessKeyId", []string{"s3api", "list-buckets"}},
 	} {
 		_, stderr, rc := awsEnv(r, []string{c.env}, c.args...)

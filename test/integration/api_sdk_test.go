@@ -1293,7 +1293,7 @@ func sdkAuth(t *testing.T, r *Runner) {
 		cfg.RetryMaxAttempts = 1
 		return cfg
 	}
-	wrongSecret := withKey(k.ID, "x"+k.Secret[1:])
+	wrongSecret := withKey(k.ID, altered(k.Secret))
 	unknownKey := withKey("AKIAUNKNOWNUNKNOWN00", k.Secret)
 
 	_, err := codebuild.NewFromConfig(wrongSecret).ListProjects(bg, &codebuild.ListProjectsInput{})

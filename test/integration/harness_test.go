@@ -417,3 +417,12 @@ func NoClientValidation(s *middleware.Stack) error {
 	_, err := s.Initialize.Remove("OperationInputValidation")
 	return err
 }
+
+// altered returns s with its first character changed: a secret or token
+// that is certainly wrong.
+func altered(s string) string {
+	if strings.HasPrefix(s, "x") {
+		return "y" + s[1:]
+	}
+	return "x" + s[1:]
+}

@@ -140,7 +140,7 @@ func TestSignedRequestsRealClients(t *testing.T) {
 	})
 
 	unknown := []string{credsFile(t, "AKIAUNKNOWNUNKNOWN00", k.Secret, "")}
-	wrong := []string{credsFile(t, k.ID, "x"+k.Secret[1:], "")}
+	wrong := []string{credsFile(t, k.ID, altered(k.Secret), "")}
 	t.Run("unknown key", func(t *testing.T) {
 		wantCLIError(t, r, "unknown access key id", unknown, "UnrecognizedClientException", "The security token included in the request is invalid.", "codebuild", "list-projects")
 		wantCLIError(t, r, "unknown access key id", unknown, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", "s3api", "list-buckets")
@@ -265,7 +265,7 @@ func TestSignedRequestsRealClients(t *testing.T) {
 		if rc != 0 || !strings.Contains(out, "assumed-role/assumable/probe") {
 			t.Fatalf("the session itself: %s %s", out, stderr)
 		}
-		bad := []string{credsFile(t, c.AccessKeyId, c.SecretAccessKey, "x"+c.SessionToken[1:])}
+		bad := []string{credsFile(t, c.AccessKeyId, c.SecretAccessKey, altered(c.SessionToken))}
 		wantCLIError(t, r, "tampered session token", bad, "UnrecognizedClientException", "The security token included in the request is invalid.", "codebuild", "list-projects")
 		wantCLIError(t, r, "tampered session token", bad, "InvalidToken", "The provided token is malformed or otherwise invalid.", "s3api", "list-buckets")
 		wantCLIError(t, r, "tampered session token", bad, "InvalidClientTokenId", "The security token included in the request is invalid.", "sts", "get-caller-identity")
